@@ -1,0 +1,1 @@
+"""Gymnasium environments for macro placement (imports :mod:`placer` and :mod:`netlists`)."""

@@ -1,0 +1,1 @@
+"""Placement algorithms on :mod:`netlists` designs, and the ``placer`` command line."""
