@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -103,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NetlistFormatError as error:
         print(f"placer: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `placer info X | head`: the reader left, which is not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,3 +39,18 @@ def test_bad_input_prints_one_line_and_fails(tmp_path):
     assert run.stderr.count("\n") == 1
     assert run.stderr.startswith(f"placer: error: {bad}:2:")
     assert "type must be one of" in run.stderr
+
+
+def test_output_into_a_closed_pipe_is_quiet():
+    # The reader goes away before placer writes (its start-up alone takes far longer), as with `| head`.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "placer.cli", "info", "ariane133"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    proc.stdout.close()
+    with proc.stderr:
+        stderr = proc.stderr.read()
+    assert proc.wait() == 0
+    assert stderr == ""
