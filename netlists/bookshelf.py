@@ -24,11 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from netlists.errors import NetlistFormatError
-from netlists.model import CoreRow, Design, Floorplan, Netlist, NodeKind, Orientation, Placement
+from netlists.model import ORIENTATION_CODES, CoreRow, Design, Floorplan, Netlist, NodeKind, Orientation, Placement
 from netlists.protobuf import format_number
 from netlists.textio import atomic_write, read_text
 
-_ORIENTATIONS = {o.name: o.value for o in Orientation}
 _ROTATED = {Orientation.E, Orientation.FE, Orientation.W, Orientation.FW}
 
 
@@ -249,7 +248,7 @@ def _read_pl(path: Path, netlist: Netlist, node_ids: dict[str, int], placement: 
         node = node_ids.get(fields[0])
         if node is None:
             raise lines.fail(number, f"unknown node {fields[0]!r}")
-        orientation = _ORIENTATIONS.get(fields[4])
+        orientation = ORIENTATION_CODES.get(fields[4])
         if orientation is None:
             raise lines.fail(number, f"unknown orientation {fields[4]!r}")
         if len(fields) == 6 and fields[5] not in ("/FIXED", "/FIXED_NI"):

@@ -43,6 +43,9 @@ class Orientation(enum.IntEnum):
     FW = 7
 
 
+ORIENTATION_CODES = {o.name: o.value for o in Orientation}
+"""Orientation name (``"N"``, ``"FS"``, ...) to its ``int8`` code."""
+
 # Pin offset transform per orientation, as (a, b, c, d) with (dx', dy') = (a*dx + b*dy, c*dx + d*dy).
 ORIENTATION_MATRICES = np.array(
     [
@@ -214,10 +217,6 @@ class Netlist:
         from netlists.graph import macro_adjacency_graph
 
         return macro_adjacency_graph(self, placement, floorplan)
-
-    def same_as(self, other: Netlist) -> bool:
-        """True when every array and name of ``other`` equals this netlist's (name aside)."""
-        return netlist_differences(self, other) == []
 
 
 _ARRAY_DTYPES = {

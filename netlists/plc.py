@@ -18,7 +18,17 @@ from pathlib import Path
 import numpy as np
 
 from netlists.errors import NetlistFormatError
-from netlists.model import DEFAULT_GRID, Blockage, Design, Floorplan, Netlist, NodeKind, Orientation, Placement
+from netlists.model import (
+    DEFAULT_GRID,
+    ORIENTATION_CODES,
+    Blockage,
+    Design,
+    Floorplan,
+    Netlist,
+    NodeKind,
+    Orientation,
+    Placement,
+)
 from netlists.protobuf import HeaderHints, format_number
 from netlists.textio import atomic_write, read_text
 
@@ -39,7 +49,6 @@ _HEADER = {
     "count": re.compile(r"^#\s*(HARD_MACROs|MACRO_PINs|PORTs|SOFT_MACROs|STDCELLs)\s*:\s*(\d+)"),
 }
 _RECORDED = ("wirelength", "wirelength_cost", "congestion_cost", "density_cost")
-_ORIENTATIONS = {o.name: o.value for o in Orientation}
 
 
 @dataclass
@@ -77,7 +86,7 @@ def parse_plc(path: str | Path) -> PlcFile:
             index, x, y = int(fields[0]), float(fields[1]), float(fields[2])
         except ValueError:
             raise NetlistFormatError(path, number, f"bad number in {line[:60]!r}") from None
-        orientation = -1 if fields[3] == "-" else _ORIENTATIONS.get(fields[3])
+        orientation = -1 if fields[3] == "-" else ORIENTATION_CODES.get(fields[3])
         if orientation is None:
             raise NetlistFormatError(path, number, f"unknown orientation {fields[3]!r}")
         if fields[4] not in ("0", "1"):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from netlists.errors import NetlistFormatError
-from netlists.model import Blockage, Netlist, NodeKind, Orientation, Placement
+from netlists.model import ORIENTATION_CODES, Blockage, Netlist, NodeKind, Orientation, Placement
 from netlists.textio import atomic_write, line_at, read_text
 
 METADATA_NODE = "__metadata__"
@@ -51,8 +51,6 @@ _BBOX = re.compile(rf"FP bbox\s*:\s*\{{\s*{_NUM}\s+{_NUM}\s*\}}?\s*\{{?\s*{_NUM}
 _WIDTH_HEIGHT = re.compile(r"Width\s*:\s*(\S+)\s+Height\s*:\s*(\S+)")
 _COLS_ROWS = re.compile(r"(?<!Congestion )Columns\s*:\s*(\d+)\s+Rows\s*:\s*(\d+)")
 _BLOCKAGE = re.compile(r"Blockage\s*:\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)")
-
-_ORIENTATIONS = {o.name: o.value for o in Orientation}
 
 
 @dataclass
@@ -250,7 +248,7 @@ def _build(
         if "x" in attrs or "y" in attrs:
             x[i], y[i] = number(entry, "x"), number(entry, "y")
         if "orientation" in attrs:
-            code = _ORIENTATIONS.get(attrs["orientation"])  # type: ignore[arg-type]
+            code = ORIENTATION_CODES.get(attrs["orientation"])  # type: ignore[arg-type]
             if code is None:
                 raise fail(entry, f"unknown orientation {attrs['orientation']!r}")
             orientation[i] = code
