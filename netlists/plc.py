@@ -160,15 +160,25 @@ def read_plc(
     return Design(netlist, floorplan, placed, recorded, plc_source=str(path))
 
 
-def _check_counts(path: Path, plc: PlcFile, netlist: Netlist) -> None:
+def node_type_counts(netlist: Netlist) -> dict[str, int]:
+    """The ``# Counts of node types`` of a ``.plc`` header (macro pins are pins of their own entry)."""
+    macro_pins = netlist.pin_file_index >= 0
+    hard_pins = macro_pins & (netlist.node_kind[netlist.pin_node] == NodeKind.HARD_MACRO)
     hard, soft = netlist.count(NodeKind.HARD_MACRO), netlist.count(NodeKind.SOFT_MACRO)
-    actual = {
+    return {
         "HARD_MACROs": hard,
-        "SOFT_MACROs": soft,
+        "HARD_MACRO_PINs": int(np.count_nonzero(hard_pins)),
+        "MACROs": hard + soft,
+        "MACRO_PINs": int(np.count_nonzero(macro_pins)),
         "PORTs": netlist.count(NodeKind.PORT),
+        "SOFT_MACROs": soft,
+        "SOFT_MACRO_PINs": int(np.count_nonzero(macro_pins & ~hard_pins)),
         "STDCELLs": netlist.count(NodeKind.STD_CELL),
-        "MACRO_PINs": int(np.count_nonzero(netlist.pin_file_index >= 0)),
     }
+
+
+def _check_counts(path: Path, plc: PlcFile, netlist: Netlist) -> None:
+    actual = node_type_counts(netlist)
     for key, count in plc.counts.items():
         if actual[key] != count:
             raise NetlistFormatError(
@@ -248,19 +258,7 @@ def write_plc(design: Design, path: str | Path, costs: dict[str, float] | None =
     ]
     lines += [f"# Blockage : {n(b.x_min)} {n(b.y_min)} {n(b.x_max)} {n(b.y_max)} {n(b.rate)}" for b in fp.blockages]
     lines += ["#", "# Counts of node types:"]
-    hard_pins = np.isin(netlist.pin_node, netlist.nodes_of(NodeKind.HARD_MACRO)) & (netlist.pin_file_index >= 0)
-    macro_pins = int(np.count_nonzero(netlist.pin_file_index >= 0))
-    counts = {
-        "HARD_MACROs": netlist.count(NodeKind.HARD_MACRO),
-        "HARD_MACRO_PINs": int(np.count_nonzero(hard_pins)),
-        "MACROs": netlist.count(NodeKind.HARD_MACRO) + netlist.count(NodeKind.SOFT_MACRO),
-        "MACRO_PINs": macro_pins,
-        "PORTs": netlist.count(NodeKind.PORT),
-        "SOFT_MACROs": netlist.count(NodeKind.SOFT_MACRO),
-        "SOFT_MACRO_PINs": macro_pins - int(np.count_nonzero(hard_pins)),
-        "STDCELLs": netlist.count(NodeKind.STD_CELL),
-    }
-    lines += [f"# {key:<16}: {value:>9}" for key, value in counts.items()]
+    lines += [f"# {key:<16}: {value:>9}" for key, value in node_type_counts(netlist).items()]
     lines += ["#", "# node_index x y orientation fixed"]
     placed = np.flatnonzero(placement.is_placed)
     for i in placed[np.argsort(netlist.node_file_index[placed], kind="stable")]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import netlists
 from netlists import Design, NetlistFormatError, NodeKind
+from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
 
 
@@ -26,7 +27,7 @@ def design_summary(design: Design) -> dict[str, object]:
         "std_cells": nl.count(NodeKind.STD_CELL),
         "ports": nl.count(NodeKind.PORT),
         "pins": nl.n_pins,
-        "macro_pins": int((nl.pin_file_index >= 0).sum()),
+        "macro_pins": node_type_counts(nl)["MACRO_PINs"],
         "nets": nl.n_nets,
         "weighted_nets": nl.weighted_net_count,
         "total_macro_area": nl.macro_area,
