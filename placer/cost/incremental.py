@@ -1,0 +1,141 @@
+"""Incremental proxy cost: move, swap, flip, place or unplace one macro and get the new cost.
+
+Only the moved node's pins, the nets on them and the grid cells under its footprint are
+recomputed; the density and congestion top-k are then taken over the updated maps. This
+is what annealing, greedy placers and the RL environment call in their inner loops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from netlists import NodeKind, Placement
+from netlists.model import ORIENTATION_MATRICES
+from placer.cost import kernels as k
+from placer.cost.model import CostModel, CostReport, CostWeights
+
+
+class IncrementalCost:
+    """A placement whose proxy cost is kept up to date as its nodes move.
+
+    Args:
+        model: The cost model of the netlist and floorplan.
+        placement: The starting placement (copied; never modified).
+        weights: Weights of the proxy cost.
+    """
+
+    def __init__(self, model: CostModel, placement: Placement, weights: CostWeights | None = None) -> None:
+        self.model = model
+        self.weights = weights or CostWeights()
+        self._fixed = placement.fixed.copy()
+        self._state = model.new_state(placement)
+        kinds = model.netlist.node_kind
+        self._is_area = kinds != NodeKind.PORT
+        self._is_hard = kinds == NodeKind.HARD_MACRO
+        self._nodes = np.zeros(2, dtype=np.int64)
+        self._x, self._y = np.zeros(2), np.zeros(2)
+        self._orient = np.zeros(2, dtype=np.int64)
+        self._resync()
+
+    def _resync(self) -> None:
+        self._wirelength, self._density, self._congestion = self.model.terms(self._state)
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def wirelength(self) -> float:
+        """Weighted half-perimeter wirelength (µm)."""
+        return self._wirelength
+
+    @property
+    def wirelength_cost(self) -> float:
+        """Wirelength over ``(W + H) * sum of net weights``."""
+        norm = self.model.wirelength_norm
+        return self._wirelength / norm if norm > 0 else 0.0
+
+    @property
+    def density_cost(self) -> float:
+        """Half the mean of the top 10 % cell densities."""
+        return self._density
+
+    @property
+    def congestion_cost(self) -> float:
+        """Mean of the top 5 % of the V and H congestion maps."""
+        return self._congestion
+
+    @property
+    def proxy_cost(self) -> float:
+        """The weighted sum of the three terms."""
+        return self.weights.combine(self.wirelength_cost, self._density, self._congestion)
+
+    def placement(self) -> Placement:
+        """A copy of the current placement."""
+        s = self._state
+        return Placement(s.x.copy(), s.y.copy(), s.orientation.astype(np.int8), self._fixed.copy())
+
+    def location(self, node: int) -> tuple[float, float, int]:
+        """Centre x, y and orientation code of a node."""
+        s = self._state
+        return float(s.x[node]), float(s.y[node]), int(s.orientation[node])
+
+    def report(self) -> CostReport:
+        """A full report (maps, overlap) of the current placement."""
+        return self.model.report(self._state, self.weights)
+
+    # --------------------------------------------------------------- changing
+    def move(self, node: int, x: float, y: float, orientation: int | None = None) -> float:
+        """Put a node's centre at (x, y), optionally with a new orientation; returns the proxy cost."""
+        self._stage(0, node, x, y, orientation)
+        return self._apply(1)
+
+    def place(self, node: int, x: float, y: float, orientation: int | None = None) -> float:
+        """Place an unplaced node (same as :meth:`move`); returns the proxy cost."""
+        return self.move(node, x, y, orientation)
+
+    def unplace(self, node: int) -> float:
+        """Take a node off the canvas; its pins leave their nets. Returns the proxy cost."""
+        return self.move(node, math.nan, math.nan)
+
+    def flip(self, node: int, orientation: int) -> float:
+        """Give a node a new orientation in place; returns the proxy cost."""
+        x, y, _ = self.location(node)
+        return self.move(node, x, y, orientation)
+
+    def swap(self, a: int, b: int) -> float:
+        """Exchange the centres of two nodes (orientations stay); returns the proxy cost."""
+        ax, ay, _ = self.location(a)
+        bx, by, _ = self.location(b)
+        self._stage(0, a, bx, by, None)
+        self._stage(1, b, ax, ay, None)
+        return self._apply(2)
+
+    def _stage(self, slot: int, node: int, x: float, y: float, orientation: int | None) -> None:
+        if not 0 <= node < self.model.netlist.n_nodes:
+            raise IndexError(f"node {node} out of range")
+        if math.isinf(x) or math.isinf(y):
+            raise ValueError("coordinates must be finite (or NaN to unplace)")
+        if orientation is None:
+            orientation = int(self._state.orientation[node])
+        elif not 0 <= orientation < 8:
+            raise ValueError(f"orientation code {orientation} is not in 0..7")
+        self._nodes[slot], self._x[slot], self._y[slot], self._orient[slot] = node, x, y, orientation
+
+    def _apply(self, count: int) -> float:
+        m, s = self.model, self._state
+        nl = m.netlist
+        self._wirelength += k.move_nodes(
+            self._nodes[:count], self._x[:count], self._y[:count], self._orient[:count],
+            s.x, s.y, s.orientation, self._is_area, self._is_hard, nl.node_width, nl.node_height,
+            m.node_pin_start, m.node_pins, m.node_net_start, m.node_nets, m.pin_node, nl.pin_dx, nl.pin_dy,
+            ORIENTATION_MATRICES, m.net_start, m.net_pins, m.net_weight, m.route_weight,
+            s.pin_x, s.pin_y, s.pin_row, s.pin_col, s.pin_cell, s.net_hpwl, m.params, m.int_params,
+            s.occupancy, s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, s.stamp, s.firsts,
+        )  # fmt: skip
+        self._density = float(k.density_cost(s.occupancy, m.cell_area))
+        self._congestion = float(
+            k.congestion_cost(
+                s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, m.params, m.int_params, s.h_total, s.v_total, s.both
+            )
+        )
+        return self.proxy_cost

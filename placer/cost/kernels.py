@@ -1,0 +1,411 @@
+"""Numba kernels of the proxy cost: pin positions, net bounding boxes, grid routing, footprints.
+
+Every kernel works on flat arrays (see :class:`placer.cost.CostModel` for what they hold)
+and takes a ``sign`` where it accumulates, so that the incremental evaluator can take a
+node's contribution out (-1) and put it back (+1) with the same code that builds the
+maps from scratch. Grid cells are numbered ``row * cols + col``.
+
+Pin cell codes: ``>= 0`` a congestion-grid cell, ``UNPLACED`` for a pin of an unplaced
+node, ``OUTSIDE`` for a pin outside the canvas (its net then adds no routing demand,
+which is what reproduces Circuit Training's recorded congestion on placements with
+macros off the canvas).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+UNPLACED = -1
+OUTSIDE = -2
+EMPTY_DENSITY = 1e-12  # a cell this sparsely covered counts as empty
+EDGE_TOLERANCE = 1e-5  # µm; an edge row or column covered less than this short of a full cell is "full"
+
+# Float parameters, packed into one array to keep kernel signatures short.
+P_WIDTH, P_HEIGHT, P_CELL_W, P_CELL_H, P_CONG_W, P_CONG_H, P_H_ROUTES, P_V_ROUTES, P_H_ALLOC, P_V_ALLOC = range(10)
+# Integer parameters.
+I_COLS, I_ROWS, I_CONG_COLS, I_CONG_ROWS, I_SMOOTH = range(5)
+
+
+@njit(cache=True)
+def _grid_index(value: float, size: float, count: int) -> int:
+    """Cell index of a coordinate along one axis, clamped to ``[0, count - 1]``."""
+    index = np.floor(value / size)
+    if index < 0.0:
+        return 0
+    if index > count - 1:
+        return count - 1
+    return int(index)
+
+
+@njit(cache=True)
+def _pin_grid_index(value: float, size: float, inverse: float, count: int) -> int:
+    """:func:`_grid_index` for a point inside the canvas, multiplying by the inverse cell size.
+
+    Division is slow on some CPUs; the product is only trusted away from cell borders,
+    where it cannot round to a different cell than the division does.
+    """
+    t = value * inverse
+    index = np.floor(t)
+    if t - index < 1e-9 or index + 1.0 - t < 1e-9:
+        index = np.floor(value / size)
+    return int(min(index, count - 1))
+
+
+@njit(cache=True)
+def update_pins(pins, node_x, node_y, node_orient, pin_node, pin_dx, pin_dy, matrices, fp, ip,
+                pin_x, pin_y, pin_row, pin_col, pin_cell):  # fmt: skip
+    """Absolute position and congestion cell (row, col and ``row * cols + col``) of the given pins."""
+    width, height = fp[P_WIDTH], fp[P_HEIGHT]
+    cw, ch = fp[P_CONG_W], fp[P_CONG_H]
+    inv_cw, inv_ch = 1.0 / cw, 1.0 / ch
+    cols, rows = ip[I_CONG_COLS], ip[I_CONG_ROWS]
+    for i in range(pins.size):
+        pin = pins[i]
+        node = pin_node[pin]
+        o = node_orient[node]
+        dx, dy = pin_dx[pin], pin_dy[pin]
+        px = node_x[node] + matrices[o, 0] * dx + matrices[o, 1] * dy
+        py = node_y[node] + matrices[o, 2] * dx + matrices[o, 3] * dy
+        pin_x[pin] = px
+        pin_y[pin] = py
+        if np.isnan(px) or np.isnan(py):
+            pin_cell[pin] = UNPLACED
+        elif px < 0.0 or px > width or py < 0.0 or py > height:
+            pin_cell[pin] = OUTSIDE
+        else:
+            row, col = _pin_grid_index(py, ch, inv_ch, rows), _pin_grid_index(px, cw, inv_cw, cols)
+            pin_row[pin], pin_col[pin] = row, col
+            pin_cell[pin] = row * cols + col
+
+
+@njit(cache=True)
+def _route_h(h_diff, cols, row, col_a, col_b, w):
+    """A horizontal wire in ``row`` crossing the right edges of columns min..max-1.
+
+    Demand is kept as a difference array along each row (``cols + 1`` entries per row):
+    a wire of any length is two updates, and :func:`congestion_totals` integrates.
+    """
+    lo, hi = min(col_a, col_b), max(col_a, col_b)
+    if lo < hi:
+        h_diff[row * (cols + 1) + lo] += w
+        h_diff[row * (cols + 1) + hi] -= w
+
+
+@njit(cache=True)
+def _route_v(v_diff, cols, col, row_a, row_b, w):
+    """A vertical wire in ``col`` crossing the top edges of rows min..max-1 (difference array along columns)."""
+    lo, hi = min(row_a, row_b), max(row_a, row_b)
+    if lo < hi:
+        v_diff[lo * cols + col] += w
+        v_diff[hi * cols + col] -= w
+
+
+@njit(cache=True)
+def _route_two(h, v, cols, r1, c1, r2, c2, w):
+    _route_h(h, cols, r1, c1, c2, w)  # horizontal leg in the source row
+    _route_v(v, cols, c2, r1, r2, w)  # vertical leg in the sink column
+
+
+@njit(cache=True)
+def _less(a1, b1, a2, b2):
+    return a1 < a2 or (a1 == a2 and b1 < b2)
+
+
+@njit(cache=True)
+def _sort3(a1, a2, a3, b1, b2, b3):
+    """Sort three (a, b) pairs by (a, b); returns a1, b1, a2, b2, a3, b3 in order."""
+    if _less(a2, b2, a1, b1):
+        a1, b1, a2, b2 = a2, b2, a1, b1
+    if _less(a3, b3, a2, b2):
+        a2, b2, a3, b3 = a3, b3, a2, b2
+    if _less(a2, b2, a1, b1):
+        a1, b1, a2, b2 = a2, b2, a1, b1
+    return a1, b1, a2, b2, a3, b3
+
+
+@njit(cache=True)
+def _route_three(h, v, cols, r1, r2, r3, c1, c2, c3, w):
+    """Circuit Training's L / T routing of a net spanning exactly three cells."""
+    c1, r1, c2, r2, c3, r3 = _sort3(c1, c2, c3, r1, r2, r3)  # by (col, row)
+    if c1 < c2 < c3 and min(r1, r3) < r2 < max(r1, r3):
+        _route_h(h, cols, r1, c1, c2, w)
+        _route_h(h, cols, r2, c2, c3, w)
+        _route_v(v, cols, c2, r1, r2, w)
+        _route_v(v, cols, c3, r2, r3, w)
+    elif c2 == c3 and c1 < c2 and r1 < min(r2, r3):
+        _route_h(h, cols, r1, c1, c2, w)
+        _route_v(v, cols, c2, r1, max(r2, r3), w)
+    elif r2 == r3:
+        _route_h(h, cols, r1, c1, c2, w)
+        _route_h(h, cols, r2, c2, c3, w)
+        _route_v(v, cols, c2, r1, r2, w)
+    else:
+        r1, c1, r2, c2, r3, c3 = _sort3(r1, r2, r3, c1, c2, c3)  # by (row, col)
+        _route_h(h, cols, r2, min(c1, min(c2, c3)), max(c1, max(c2, c3)), w)
+        _route_v(v, cols, c1, r1, r2, w)
+        _route_v(v, cols, c3, r2, r3, w)
+
+
+@njit(cache=True)
+def update_nets(nets, sign, recompute_hpwl, net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row,
+                pin_col, pin_cell, ip, net_hpwl, h_diff, v_diff, stamp, firsts):  # fmt: skip
+    """Add (``sign`` +1) or remove (-1) the grid routing of nets; returns the wirelength change.
+
+    With ``recompute_hpwl`` the nets' half-perimeters are recomputed on the way. A net is
+    routed over the distinct cells of its placed pins, source (first placed pin) first:
+    nothing for one cell, an L for two, Circuit Training's L/T cases for three, a star
+    from the source for more. A net with a pin outside the canvas is not routed.
+
+    Distinct cells are found without branches: ``stamp[cell]`` holds the visit number of
+    the last net that touched the cell (``stamp[-1]`` is the running visit counter), and
+    ``firsts`` collects the first pin seen in each new cell.
+    """
+    cols = ip[I_CONG_COLS]
+    visit = stamp[-1]
+    delta = 0.0
+    for i in range(nets.size):
+        net = nets[i]
+        visit += 1
+        count = placed = 0
+        dropped = False
+        x_min = y_min = np.inf
+        x_max = y_max = -np.inf
+        for j in range(net_start[net], net_start[net + 1]):
+            pin = net_pins[j]
+            cell = pin_cell[pin]
+            if cell < 0:
+                if cell == UNPLACED:
+                    continue
+                dropped = True
+            placed += 1
+            if recompute_hpwl:
+                x, y = pin_x[pin], pin_y[pin]
+                x_min, x_max = min(x_min, x), max(x_max, x)
+                y_min, y_max = min(y_min, y), max(y_max, y)
+            if not dropped:
+                new = stamp[cell] != visit
+                stamp[cell] = visit
+                firsts[count] = pin
+                count += new
+        if recompute_hpwl:
+            hpwl = (x_max - x_min) + (y_max - y_min) if placed > 1 else 0.0
+            delta += net_weight[net] * (hpwl - net_hpwl[net])
+            net_hpwl[net] = hpwl
+        if dropped or count < 2:
+            continue
+        w = sign * route_weight[net]
+        if count == 3:
+            a, b, c = firsts[0], firsts[1], firsts[2]
+            _route_three(
+                h_diff, v_diff, cols, pin_row[a], pin_row[b], pin_row[c], pin_col[a], pin_col[b], pin_col[c], w
+            )
+        else:  # two cells, or a star from the source cell to every other one
+            source = firsts[0]
+            for i in range(1, count):
+                sink = firsts[i]
+                _route_two(h_diff, v_diff, cols, pin_row[source], pin_col[source], pin_row[sink], pin_col[sink], w)
+    stamp[-1] = visit
+    return delta
+
+
+@njit(cache=True)
+def add_density(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, occupancy):
+    """Add (or remove) the area each node's footprint covers in every placement-grid cell."""
+    gw, gh = fp[P_CELL_W], fp[P_CELL_H]
+    cols, rows = ip[I_COLS], ip[I_ROWS]
+    for node in nodes:
+        x, y = node_x[node], node_y[node]
+        if np.isnan(x) or np.isnan(y):
+            continue
+        x0, x1 = x - node_w[node] / 2, x + node_w[node] / 2
+        y0, y1 = y - node_h[node] / 2, y + node_h[node] / 2
+        for r in range(_grid_index(y0, gh, rows), _grid_index(y1, gh, rows) + 1):
+            oy = min(y1, (r + 1) * gh) - max(y0, r * gh)
+            if oy < 0.0:
+                continue
+            for c in range(_grid_index(x0, gw, cols), _grid_index(x1, gw, cols) + 1):
+                ox = min(x1, (c + 1) * gw) - max(x0, c * gw)
+                if ox >= 0.0:
+                    occupancy[r * cols + c] += sign * ox * oy
+
+
+@njit(cache=True)
+def _overlap_lengths(x0, y0, x1, y1, r, c, gw, gh):
+    ox = min(x1, (c + 1) * gw) - max(x0, c * gw)
+    oy = min(y1, (r + 1) * gh) - max(y0, r * gh)
+    if ox > 0.0 and oy > 0.0:
+        return ox, oy
+    return 0.0, 0.0
+
+
+@njit(cache=True)
+def add_macro_blockage(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, hm, vm):
+    """Add (or remove) the routing tracks hard macros take over congestion cells.
+
+    Per cell: overlap width x vertical allocation, overlap height x horizontal allocation.
+    Circuit Training's partial-overlap correction: when the macro's bottom or top row is
+    only partly covered, the top row's vertical share is taken back; when its left or
+    right column is, the right column's horizontal share is taken back.
+    """
+    gw, gh = fp[P_CONG_W], fp[P_CONG_H]
+    h_alloc, v_alloc = fp[P_H_ALLOC], fp[P_V_ALLOC]
+    cols, rows = ip[I_CONG_COLS], ip[I_CONG_ROWS]
+    for node in nodes:
+        x, y = node_x[node], node_y[node]
+        if np.isnan(x) or np.isnan(y):
+            continue
+        x0, x1 = x - node_w[node] / 2, x + node_w[node] / 2
+        y0, y1 = y - node_h[node] / 2, y + node_h[node] / 2
+        top_f, right_f = np.floor(y1 / gh), np.floor(x1 / gw)
+        if top_f < 0.0 or right_f < 0.0:
+            continue  # entirely below or left of the canvas
+        bottom, left = _grid_index(y0, gh, rows), _grid_index(x0, gw, cols)
+        top, right = _grid_index(y1, gh, rows), _grid_index(x1, gw, cols)
+        partial_rows = partial_cols = False
+        for r in range(bottom, top + 1):
+            for c in range(left, right + 1):
+                ox, oy = _overlap_lengths(x0, y0, x1, y1, r, c, gw, gh)
+                if top != bottom and (r == bottom or r == top) and abs(oy - gh) > EDGE_TOLERANCE:
+                    partial_rows = True
+                if right != left and (c == left or c == right) and abs(ox - gw) > EDGE_TOLERANCE:
+                    partial_cols = True
+                vm[r * cols + c] += sign * ox * v_alloc
+                hm[r * cols + c] += sign * oy * h_alloc
+        if partial_rows:
+            for c in range(left, right + 1):
+                vm[top * cols + c] -= sign * _overlap_lengths(x0, y0, x1, y1, top, c, gw, gh)[0] * v_alloc
+        if partial_cols:
+            for r in range(bottom, top + 1):
+                hm[r * cols + right] -= sign * _overlap_lengths(x0, y0, x1, y1, r, right, gw, gh)[1] * h_alloc
+
+
+@njit(cache=True)
+def congestion_totals(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out):
+    """Normalised, smoothed net demand plus normalised macro blockage, per congestion cell.
+
+    The net demand is first integrated from its difference arrays. V demand is then spread
+    along its row and H demand along its column over +-k cells (clipped to the grid,
+    split equally over the cells actually covered).
+    """
+    cols, rows, k = ip[I_CONG_COLS], ip[I_CONG_ROWS], ip[I_SMOOTH]
+    h_cap = fp[P_CONG_H] * fp[P_H_ROUTES]
+    v_cap = fp[P_CONG_W] * fp[P_V_ROUTES]
+    h_out[:] = 0.0
+    v_out[:] = 0.0
+    v_column = np.zeros(cols)
+    for r in range(rows):
+        h_row = 0.0
+        for c in range(cols):
+            h_row += h_diff[r * (cols + 1) + c]
+            v_column[c] += v_diff[r * cols + c]
+            lo, hi = max(c - k, 0), min(c + k, cols - 1)
+            share = v_column[c] / v_cap / (hi - lo + 1)
+            for cc in range(lo, hi + 1):
+                v_out[r * cols + cc] += share
+            lo, hi = max(r - k, 0), min(r + k, rows - 1)
+            share = h_row / h_cap / (hi - lo + 1)
+            for rr in range(lo, hi + 1):
+                h_out[rr * cols + c] += share
+    for i in range(rows * cols):
+        h_out[i] += hm_raw[i] / h_cap
+        v_out[i] += vm_raw[i] / v_cap
+
+
+@njit(cache=True)
+def top_mean(values, fraction):
+    """Mean of the ``floor(fraction * n)`` largest values (the largest value when that is 0)."""
+    n = values.size
+    k = int(np.floor(fraction * n))
+    if k == 0:
+        return values.max()
+    return np.partition(values, n - k)[n - k :].sum() / k
+
+
+@njit(cache=True)
+def density_cost(occupancy, cell_area):
+    """Circuit Training's density cost: half the mean of the top 10 % cell densities.
+
+    With fewer than 10 cells the mean is over the occupied cells instead (density above
+    ``EMPTY_DENSITY``, so that rounding left by incremental updates reads as empty).
+    """
+    density = occupancy / cell_area
+    if density.size >= 10:
+        return 0.5 * top_mean(density, 0.1)
+    occupied = density[density > EMPTY_DENSITY]
+    return 0.5 * occupied.mean() if occupied.size else 0.0
+
+
+@njit(cache=True)
+def congestion_cost(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out, both):
+    """Mean of the top 5 % of the concatenated V and H congestion maps."""
+    congestion_totals(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out)
+    n = v_out.size
+    both[:n] = v_out
+    both[n:] = h_out
+    return top_mean(both, 0.05)
+
+
+@njit(cache=True)
+def hard_macro_overlap(nodes, node_x, node_y, node_w, node_h, fp):
+    """Area shared by pairs of placed nodes, and their area outside the canvas."""
+    width, height = fp[P_WIDTH], fp[P_HEIGHT]
+    placed = nodes[~(np.isnan(node_x[nodes]) | np.isnan(node_y[nodes]))]
+    x0 = node_x[placed] - node_w[placed] / 2
+    x1 = node_x[placed] + node_w[placed] / 2
+    y0 = node_y[placed] - node_h[placed] / 2
+    y1 = node_y[placed] + node_h[placed] / 2
+    outside = 0.0
+    for i in range(placed.size):
+        inside_w = max(min(x1[i], width) - max(x0[i], 0.0), 0.0)
+        inside_h = max(min(y1[i], height) - max(y0[i], 0.0), 0.0)
+        outside += (x1[i] - x0[i]) * (y1[i] - y0[i]) - inside_w * inside_h
+    order = np.argsort(x0)  # sweep over boxes sorted by left edge
+    total = 0.0
+    for a in range(order.size):
+        i = order[a]
+        for b in range(a + 1, order.size):
+            j = order[b]
+            if x0[j] >= x1[i]:
+                break
+            ox = min(x1[i], x1[j]) - x0[j]
+            oy = min(y1[i], y1[j]) - max(y0[i], y0[j])
+            if ox > 0.0 and oy > 0.0:
+                total += ox * oy
+    return total, outside
+
+
+@njit(cache=True)
+def move_nodes(
+    nodes, new_x, new_y, new_orient, node_x, node_y, node_orient, is_area, is_hard, node_w, node_h,
+    node_pin_start, node_pins, node_net_start, node_nets, pin_node, pin_dx, pin_dy, matrices,
+    net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col, pin_cell, net_hpwl,
+    fp, ip, occupancy, h_diff, v_diff, hm_raw, vm_raw, stamp, firsts,
+):  # fmt: skip
+    """Move nodes one after another, updating every map; returns the wirelength change.
+
+    For each node: take out its nets' routing and its footprint, move it, recompute its
+    pins and its nets' bounding boxes, put the routing and the footprint back.
+    """
+    delta = 0.0
+    for i in range(nodes.size):
+        node = nodes[i]
+        nets = node_nets[node_net_start[node] : node_net_start[node + 1]]
+        one = nodes[i : i + 1]
+        update_nets(nets, -1.0, False, net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col,
+                    pin_cell, ip, net_hpwl, h_diff, v_diff, stamp, firsts)  # fmt: skip
+        if is_area[node]:
+            add_density(one, -1.0, node_x, node_y, node_w, node_h, fp, ip, occupancy)
+        if is_hard[node]:
+            add_macro_blockage(one, -1.0, node_x, node_y, node_w, node_h, fp, ip, hm_raw, vm_raw)
+        node_x[node], node_y[node], node_orient[node] = new_x[i], new_y[i], new_orient[i]
+        pins = node_pins[node_pin_start[node] : node_pin_start[node + 1]]
+        update_pins(pins, node_x, node_y, node_orient, pin_node, pin_dx, pin_dy, matrices, fp, ip,
+                    pin_x, pin_y, pin_row, pin_col, pin_cell)  # fmt: skip
+        delta += update_nets(nets, 1.0, True, net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row,
+                             pin_col, pin_cell, ip, net_hpwl, h_diff, v_diff, stamp, firsts)  # fmt: skip
+        if is_area[node]:
+            add_density(one, 1.0, node_x, node_y, node_w, node_h, fp, ip, occupancy)
+        if is_hard[node]:
+            add_macro_blockage(one, 1.0, node_x, node_y, node_w, node_h, fp, ip, hm_raw, vm_raw)
+    return delta

@@ -1,0 +1,94 @@
+"""Small random netlists, floorplans and placements for property tests of the cost engine."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from netlists import Floorplan, Netlist, NodeKind, Placement
+
+
+def random_netlist(rng: np.random.Generator) -> Netlist:
+    """A few hard macros, soft macros and ports with pins, and random weighted nets."""
+    kinds = (
+        [NodeKind.HARD_MACRO] * int(rng.integers(1, 7))
+        + [NodeKind.SOFT_MACRO] * int(rng.integers(0, 5))
+        + [NodeKind.PORT] * int(rng.integers(0, 4))
+        + [NodeKind.STD_CELL] * int(rng.integers(0, 3))
+    )
+    width = np.where(np.array(kinds) == NodeKind.PORT, 0.0, rng.uniform(2.0, 40.0, len(kinds)))
+    height = np.where(np.array(kinds) == NodeKind.PORT, 0.0, rng.uniform(2.0, 40.0, len(kinds)))
+    pin_node, pin_dx, pin_dy = [], [], []
+    for node, kind in enumerate(kinds):
+        macro = kind in (NodeKind.HARD_MACRO, NodeKind.SOFT_MACRO)
+        for _ in range(int(rng.integers(1, 5)) if macro else 1):
+            pin_node.append(node)
+            offset = kind == NodeKind.HARD_MACRO
+            pin_dx.append(rng.uniform(-width[node] / 2, width[node] / 2) if offset else 0.0)
+            pin_dy.append(rng.uniform(-height[node] / 2, height[node] / 2) if offset else 0.0)
+    n_pins = len(pin_node)
+    net_start, net_pins, net_weight = [0], [], []
+    for _ in range(int(rng.integers(1, 3 * len(kinds) + 2))):
+        degree = int(rng.integers(2, min(n_pins, 8) + 1)) if n_pins > 1 else 1
+        net_pins.extend(int(p) for p in rng.choice(n_pins, degree, replace=False))
+        net_start.append(len(net_pins))
+        net_weight.append(float(rng.choice([1.0, 1.0, 0.5, 2.0, 3.5])))
+    return Netlist(
+        name="random",
+        node_names=[f"n{i}" for i in range(len(kinds))],
+        node_kind=np.array(kinds),
+        node_width=width,
+        node_height=height,
+        node_ref=[""] * len(kinds),
+        node_side=[""] * len(kinds),
+        node_file_index=np.arange(len(kinds)),
+        pin_names=[f"p{i}" for i in range(n_pins)],
+        pin_node=pin_node,
+        pin_dx=pin_dx,
+        pin_dy=pin_dy,
+        pin_file_index=np.full(n_pins, -1),
+        net_start=net_start,
+        net_pins=net_pins,
+        net_weight=net_weight,
+    )
+
+
+GRIDS = [(1, 1), (1, 7), (9, 1), (2, 3), (5, 5), (10, 10), (12, 4)]
+
+
+def random_floorplan(rng: np.random.Generator) -> Floorplan:
+    """A canvas with a random (sometimes 1x1, tall or wide) grid and routing model."""
+    cols, rows = GRIDS[int(rng.integers(len(GRIDS)))]
+    floorplan = Floorplan(
+        width=float(rng.uniform(50.0, 200.0)),
+        height=float(rng.uniform(50.0, 200.0)),
+        cols=cols,
+        rows=rows,
+        hroutes_per_micron=float(rng.uniform(5.0, 80.0)),
+        vroutes_per_micron=float(rng.uniform(5.0, 80.0)),
+        hrouting_alloc=float(rng.uniform(1.0, 50.0)),
+        vrouting_alloc=float(rng.uniform(1.0, 50.0)),
+        smoothing_range=float(rng.integers(0, 4)),
+    )
+    if rng.random() < 0.25:  # a separate congestion grid
+        floorplan = dataclasses.replace(
+            floorplan, congestion_cols=int(rng.integers(1, 15)), congestion_rows=int(rng.integers(1, 15))
+        )
+    return floorplan
+
+
+def random_placement(rng: np.random.Generator, netlist: Netlist, floorplan: Floorplan) -> Placement:
+    """Centres anywhere around the canvas, some on grid lines, a few unplaced, any orientation."""
+    n = netlist.n_nodes
+    x = rng.uniform(-0.2, 1.2, n) * floorplan.width
+    y = rng.uniform(-0.2, 1.2, n) * floorplan.height
+    on_lines = rng.random(n) < 0.3  # centres (and often edges) exactly on grid lines
+    x[on_lines] = rng.integers(0, floorplan.cols + 1, on_lines.sum()) * floorplan.cell_width
+    y[on_lines] = rng.integers(0, floorplan.rows + 1, on_lines.sum()) * floorplan.cell_height
+    edges = rng.random(n) < 0.2  # bottom-left corners on grid lines
+    x[edges] = rng.integers(0, floorplan.cols, edges.sum()) * floorplan.cell_width + netlist.node_width[edges] / 2
+    y[edges] = rng.integers(0, floorplan.rows, edges.sum()) * floorplan.cell_height + netlist.node_height[edges] / 2
+    unplaced = rng.random(n) < 0.1
+    x[unplaced] = y[unplaced] = np.nan
+    return Placement(x, y, rng.integers(0, 8, n).astype(np.int8), np.zeros(n, dtype=bool))
