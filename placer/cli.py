@@ -1,9 +1,15 @@
-"""The ``placer`` command line: ``placer info DESIGN [--plc PLC] [--json]``."""
+"""The ``placer`` command line.
+
+``placer info DESIGN [--plc PLC] [--json]``: counts and floorplan of a design.
+``placer eval DESIGN [--plc PLC] [--weights W,D,C] [--json]``: its proxy cost.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -12,6 +18,11 @@ import netlists
 from netlists import Design, NetlistFormatError, NodeKind
 from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
+from placer.cost import CostModel, CostWeights, separate_congestion_grid
+
+
+class CommandError(Exception):
+    """A problem with the command's input, printed as one line."""
 
 
 def design_summary(design: Design) -> dict[str, object]:
@@ -68,6 +79,54 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+COST_TERMS = ("wirelength_cost", "density_cost", "congestion_cost")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    floorplan = design.floorplan
+    if args.smoothing is not None:
+        floorplan = dataclasses.replace(floorplan, smoothing_range=args.smoothing)
+    if args.congestion_grid == "separate":
+        floorplan = separate_congestion_grid(floorplan)
+    elif args.congestion_grid == "legacy":
+        floorplan = dataclasses.replace(floorplan, congestion_cols=None, congestion_rows=None)
+    try:
+        report = CostModel(design.netlist, floorplan).evaluate(design.placement, args.weights)
+    except ValueError as error:
+        raise CommandError(f"{design.plc_source or design.source}: {error}") from None
+    result = {"design": design.netlist.name, "plc_file": design.plc_source or None, **report.as_dict()}
+    result["recorded_costs"] = design.recorded_costs
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"design      {result['design']}")
+    print(f"placement   {result['plc_file'] or 'from the netlist file'}")
+    weights = dataclasses.astuple(report.weights)
+    print(f"\n{'term':<17}{'cost':>12}{'weight':>9}{'weighted':>12}{'recorded':>11}")
+    for term, weight in zip(COST_TERMS, weights, strict=True):
+        cost = getattr(report, term)
+        recorded = design.recorded_costs.get(term)
+        shown = "-" if recorded is None else format_number(recorded)
+        print(f"{term:<17}{cost:>12.6f}{format_number(weight):>9}{weight * cost:>12.6f}{shown:>11}")
+    print(f"{'proxy_cost':<17}{report.proxy_cost:>12.6f}")
+    print(f"\nwirelength     {report.wirelength:.3f} um")
+    print(f"overlap_area   {report.overlap_area:.3f} um^2 (hard macros)")
+    print(f"outside_area   {report.outside_area:.3f} um^2 (hard macros off the canvas)")
+    return 0
+
+
+def _weights_arg(value: str) -> CostWeights:
+    """``W,D,C``: weights of wirelength, density and congestion."""
+    try:
+        numbers = [float(part) for part in value.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) != 3 or not all(math.isfinite(n) and n >= 0 for n in numbers):
+        raise argparse.ArgumentTypeError(f"expected three non-negative numbers like 1,0.5,0.5, got {value!r}")
+    return CostWeights(*numbers)
+
+
 def _plc_arg(value: str | None) -> str | None:
     """``--plc none`` loads no placement; no ``--plc`` means the design's own."""
     if value is None:
@@ -86,14 +145,37 @@ def build_parser() -> argparse.ArgumentParser:
         description=f"Print counts and floorplan of a design. DESIGN is a .pb.txt[.gz], a Bookshelf .aux, "
         f"a folder holding one, or a bundled design: {bundled}.",
     )
-    info.add_argument("design", metavar="DESIGN")
-    info.add_argument(
-        "--plc",
-        help="placement file, or the stem of one in the design's folder (e.g. initial); "
-        "'none' for none (default: the folder's legalized.plc, else initial.plc)",
+    evaluate = commands.add_parser(
+        "eval",
+        help="print a placement's proxy cost",
+        description="Print the proxy cost of a design's placement (Circuit Training's wirelength, density and "
+        "congestion costs) with the canvas, grid and routing model of its .plc header.",
     )
-    info.add_argument("--json", action="store_true", help="print one JSON object")
+    for command in (info, evaluate):
+        command.add_argument("design", metavar="DESIGN")
+        command.add_argument(
+            "--plc",
+            help="placement file, or the stem of one in the design's folder (e.g. initial); "
+            "'none' for none (default: the folder's legalized.plc, else initial.plc)",
+        )
+        command.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluate.add_argument(
+        "--weights",
+        type=_weights_arg,
+        default=CostWeights(),
+        metavar="W,D,C",
+        help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)",
+    )
+    evaluate.add_argument("--smoothing", type=int, help="congestion smoothing range (default: the .plc header's)")
+    evaluate.add_argument(
+        "--congestion-grid",
+        choices=("plc", "legacy", "separate"),
+        default="plc",
+        help="congestion on the placement grid (legacy), on Circuit Training's separate ~13.8 um grid, "
+        "or as the .plc says (default)",
+    )
     info.set_defaults(run=_info)
+    evaluate.set_defaults(run=_eval)
     return parser
 
 
@@ -102,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except NetlistFormatError as error:
+    except (NetlistFormatError, CommandError) as error:
         print(f"placer: error: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `placer info X | head`: the reader left, which is not an error

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from placer.cli import main
 
 INFO_KEYS = (
@@ -54,3 +56,41 @@ def test_output_into_a_closed_pipe_is_quiet():
         stderr = proc.stderr.read()
     assert proc.wait() == 0
     assert stderr == ""
+
+
+EVAL_KEYS = "wirelength wirelength_cost density_cost congestion_cost proxy_cost overlap_area outside_area"
+
+
+def test_eval_json_matches_the_recorded_costs(capsys):
+    assert main(["eval", "ariane133", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(EVAL_KEYS.split()) <= set(result)
+    for term in ("wirelength_cost", "density_cost", "congestion_cost"):
+        assert round(result[term], 4) == result["recorded_costs"][term]
+    expected = result["wirelength_cost"] + 0.5 * result["density_cost"] + 0.5 * result["congestion_cost"]
+    assert abs(result["proxy_cost"] - expected) < 1e-12
+
+
+def test_eval_table_with_weights(capsys):
+    assert main(["eval", "macro_tiles_10x10", "--plc", "none", "--weights", "1,1,0"]) == 0
+    out = capsys.readouterr().out
+    assert "wirelength_cost      0.007746" in out
+    proxy = float(next(line for line in out.splitlines() if line.startswith("proxy_cost")).split()[1])
+    assert abs(proxy - (0.007745966692414834 + 0.3570806661517036)) < 1e-6
+
+
+def test_eval_separate_congestion_grid_changes_only_congestion(capsys):
+    assert main(["eval", "ariane133", "--json"]) == 0
+    legacy = json.loads(capsys.readouterr().out)
+    assert main(["eval", "ariane133", "--json", "--congestion-grid", "separate", "--smoothing", "5"]) == 0
+    separate = json.loads(capsys.readouterr().out)
+    assert separate["wirelength_cost"] == legacy["wirelength_cost"]
+    assert separate["density_cost"] == legacy["density_cost"]
+    assert separate["congestion_cost"] != legacy["congestion_cost"]
+
+
+def test_eval_bad_weights_fail_with_one_message(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", "ariane133", "--weights", "1,x"])
+    assert stop.value.code == 2
+    assert "expected three non-negative numbers" in capsys.readouterr().err
