@@ -202,8 +202,8 @@ def update_nets(nets, sign, recompute_hpwl, net_start, net_pins, net_weight, rou
             )
         else:  # two cells, or a star from the source cell to every other one
             source = firsts[0]
-            for i in range(1, count):
-                sink = firsts[i]
+            for f in range(1, count):
+                sink = firsts[f]
                 _route_two(h_diff, v_diff, cols, pin_row[source], pin_col[source], pin_row[sink], pin_col[sink], w)
     stamp[-1] = visit
     return delta
