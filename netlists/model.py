@@ -308,14 +308,16 @@ class Placement:
             and np.array_equal(self.fixed, other.fixed)
         )
 
+    def pin_offsets(self, netlist: Netlist) -> tuple[np.ndarray, np.ndarray]:
+        """x, y offset of every pin from its owner's centre, in the owner's orientation."""
+        m = ORIENTATION_MATRICES[self.orientation[netlist.pin_node]]
+        dx, dy = netlist.pin_dx, netlist.pin_dy
+        return m[:, 0] * dx + m[:, 1] * dy, m[:, 2] * dx + m[:, 3] * dy
+
     def pin_positions(self, netlist: Netlist) -> tuple[np.ndarray, np.ndarray]:
         """Absolute x, y of every pin: owner centre plus the orientation-transformed offset."""
-        owner = netlist.pin_node
-        m = ORIENTATION_MATRICES[self.orientation[owner]]
-        dx, dy = netlist.pin_dx, netlist.pin_dy
-        px = self.x[owner] + m[:, 0] * dx + m[:, 1] * dy
-        py = self.y[owner] + m[:, 2] * dx + m[:, 3] * dy
-        return px, py
+        ox, oy = self.pin_offsets(netlist)
+        return self.x[netlist.pin_node] + ox, self.y[netlist.pin_node] + oy
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ import numpy as np
 from numba import njit
 
 from netlists import Floorplan, Netlist, NodeKind, Placement
-from netlists.model import ORIENTATION_MATRICES
 
 GATE_RATIO = 1e-4  # a force type is skipped when it is this much weaker than the other
 
@@ -201,10 +200,7 @@ def place_soft_macros(
     movable[movers] = True
     macros = netlist.nodes_of(NodeKind.HARD_MACRO, NodeKind.SOFT_MACRO)
     objects = macros[~np.isnan(out.x[macros] + out.y[macros])].astype(np.int64)
-    # Orientations do not change during FD, so the pin offsets are fixed vectors.
-    m = ORIENTATION_MATRICES[out.orientation[netlist.pin_node]]
-    pin_ox = m[:, 0] * netlist.pin_dx + m[:, 1] * netlist.pin_dy
-    pin_oy = m[:, 2] * netlist.pin_dx + m[:, 3] * netlist.pin_dy
+    pin_ox, pin_oy = out.pin_offsets(netlist)  # orientations do not change during FD
     pin_is_port = netlist.node_kind[netlist.pin_node] == NodeKind.PORT
     half_w, half_h = netlist.node_width / 2, netlist.node_height / 2
     if square:

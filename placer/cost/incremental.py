@@ -51,8 +51,7 @@ class IncrementalCost:
     @property
     def wirelength_cost(self) -> float:
         """Wirelength over ``(W + H) * sum of net weights``."""
-        norm = self.model.wirelength_norm
-        return self._wirelength / norm if norm > 0 else 0.0
+        return self.model.wirelength_cost(self._wirelength)
 
     @property
     def density_cost(self) -> float:

@@ -210,16 +210,21 @@ def update_nets(nets, sign, recompute_hpwl, net_start, net_pins, net_weight, rou
 
 
 @njit(cache=True)
+def _footprint(node, node_x, node_y, node_w, node_h):
+    """Left, bottom, right and top edges of a node's box around its centre."""
+    x, y = node_x[node], node_y[node]
+    return x - node_w[node] / 2, y - node_h[node] / 2, x + node_w[node] / 2, y + node_h[node] / 2
+
+
+@njit(cache=True)
 def add_density(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, occupancy):
     """Add (or remove) the area each node's footprint covers in every placement-grid cell."""
     gw, gh = fp[P_CELL_W], fp[P_CELL_H]
     cols, rows = ip[I_COLS], ip[I_ROWS]
     for node in nodes:
-        x, y = node_x[node], node_y[node]
-        if np.isnan(x) or np.isnan(y):
+        if np.isnan(node_x[node]) or np.isnan(node_y[node]):
             continue
-        x0, x1 = x - node_w[node] / 2, x + node_w[node] / 2
-        y0, y1 = y - node_h[node] / 2, y + node_h[node] / 2
+        x0, y0, x1, y1 = _footprint(node, node_x, node_y, node_w, node_h)
         for r in range(_grid_index(y0, gh, rows), _grid_index(y1, gh, rows) + 1):
             oy = min(y1, (r + 1) * gh) - max(y0, r * gh)
             if oy < 0.0:
@@ -252,11 +257,9 @@ def add_macro_blockage(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, hm, 
     h_alloc, v_alloc = fp[P_H_ALLOC], fp[P_V_ALLOC]
     cols, rows = ip[I_CONG_COLS], ip[I_CONG_ROWS]
     for node in nodes:
-        x, y = node_x[node], node_y[node]
-        if np.isnan(x) or np.isnan(y):
+        if np.isnan(node_x[node]) or np.isnan(node_y[node]):
             continue
-        x0, x1 = x - node_w[node] / 2, x + node_w[node] / 2
-        y0, y1 = y - node_h[node] / 2, y + node_h[node] / 2
+        x0, y0, x1, y1 = _footprint(node, node_x, node_y, node_w, node_h)
         top_f, right_f = np.floor(y1 / gh), np.floor(x1 / gw)
         if top_f < 0.0 or right_f < 0.0:
             continue  # entirely below or left of the canvas

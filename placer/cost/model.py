@@ -1,6 +1,6 @@
 """Circuit Training's proxy cost: wirelength, density and congestion of a placement.
 
-The definitions are Circuit Training's (see ``docs`` in the README): wirelength cost is the
+The definitions are Circuit Training's (see "The proxy cost" in the README): wirelength cost is the
 weighted half-perimeter wirelength over ``(W + H) * sum of net weights``; density cost is
 half the mean of the densest 10 % of placement-grid cells; congestion cost is the mean of
 the top 5 % of the vertical and horizontal routing-congestion maps, built by grid routing
@@ -220,6 +220,10 @@ class CostModel:
     def terms(self, state: _State) -> tuple[float, float, float]:
         """Wirelength, density cost and congestion cost of a filled state."""
         wirelength = float(np.dot(self.net_weight, state.net_hpwl))
+        return (wirelength, *self.grid_costs(state))
+
+    def grid_costs(self, state: _State) -> tuple[float, float]:
+        """Density cost and congestion cost from a state's maps."""
         density = float(k.density_cost(state.occupancy, self.cell_area))
         congestion = float(
             k.congestion_cost(
@@ -227,12 +231,16 @@ class CostModel:
                 state.h_total, state.v_total, state.both,
             )
         )  # fmt: skip
-        return wirelength, density, congestion
+        return density, congestion
+
+    def wirelength_cost(self, wirelength: float) -> float:
+        """Wirelength over ``(W + H) * sum of net weights`` (0 for a netlist without nets)."""
+        return wirelength / self.wirelength_norm if self.wirelength_norm > 0 else 0.0
 
     def report(self, state: _State, weights: CostWeights) -> CostReport:
         """A full :class:`CostReport` of a filled state."""
         wirelength, density, congestion = self.terms(state)
-        wirelength_cost = wirelength / self.wirelength_norm if self.wirelength_norm > 0 else 0.0
+        wirelength_cost = self.wirelength_cost(wirelength)
         fp = self.floorplan
         overlap, outside = self._overlap_and_outside(state)
         return CostReport(
