@@ -92,3 +92,69 @@ def random_placement(rng: np.random.Generator, netlist: Netlist, floorplan: Floo
     unplaced = rng.random(n) < 0.1
     x[unplaced] = y[unplaced] = np.nan
     return Placement(x, y, rng.integers(0, 8, n).astype(np.int8), np.zeros(n, dtype=bool))
+
+
+def flat_design(
+    rng: np.random.Generator, n_cells: int = 300, n_macros: int = 3, n_ports: int = 8, n_nets: int = 400
+) -> tuple[Netlist, Placement, Floorplan]:
+    """A small flat netlist: std cells (one pin each), hard macros with pins, ports on the edge.
+
+    Nets mostly join cells with nearby ids, so the netlist has structure to cluster. Macros
+    sit in fixed, non-overlapping spots; cells are placed at random on the 200 x 200 canvas.
+    """
+    kinds = [NodeKind.HARD_MACRO] * n_macros + [NodeKind.PORT] * n_ports + [NodeKind.STD_CELL] * n_cells
+    n = len(kinds)
+    width = np.concatenate([np.full(n_macros, 30.0), np.zeros(n_ports), rng.choice([0.38, 0.76, 1.52], n_cells)])
+    height = np.concatenate([np.full(n_macros, 20.0), np.zeros(n_ports), np.full(n_cells, 1.4)])
+    pin_node = [m for m in range(n_macros) for _ in range(4)] + list(range(n_macros, n))
+    n_macro_pins = 4 * n_macros
+    pin_dx = list(rng.uniform(-15, 15, n_macro_pins)) + [0.0] * (n - n_macros)
+    pin_dy = list(rng.uniform(-10, 10, n_macro_pins)) + [0.0] * (n - n_macros)
+    cell_pin0 = n_macro_pins + n_ports  # pin of the first std cell
+    net_start, net_pins = [0], []
+    drivers: set[int] = set()
+    for _ in range(n_nets):
+        centre = int(rng.integers(n_cells))
+        degree = int(rng.integers(2, 6))
+        members = {cell_pin0 + int(c) % n_cells for c in centre + rng.integers(-8, 9, degree)}
+        if rng.random() < 0.1:
+            members.add(int(rng.integers(cell_pin0)))  # a macro pin or a port
+        members = sorted(members)
+        free = [p for p in members if p not in drivers]
+        if len(members) < 2 or not free:
+            continue
+        driver = free[0]
+        drivers.add(driver)
+        net_pins.extend([driver] + [p for p in members if p != driver])
+        net_start.append(len(net_pins))
+    file_index = []
+    position = 0
+    for node in range(n):
+        file_index.append(position)
+        position += 1 + (4 if node < n_macros else 0)
+    pin_file_index = [file_index[m] + 1 + k for m in range(n_macros) for k in range(4)] + [-1] * (n - n_macros)
+    netlist = Netlist(
+        name="flat",
+        node_names=[f"m{i}" for i in range(n_macros)] + [f"port{i}" for i in range(n_ports)]
+        + [f"cell{i}" for i in range(n_cells)],
+        node_kind=np.array(kinds),
+        node_width=width,
+        node_height=height,
+        node_ref=[""] * n,
+        node_side=[""] * n,
+        node_file_index=np.array(file_index),
+        pin_names=[f"m{m}/p{k}" for m in range(n_macros) for k in range(4)]
+        + [f"port{i}" for i in range(n_ports)] + [f"cell{i}" for i in range(n_cells)],
+        pin_node=pin_node,
+        pin_dx=pin_dx,
+        pin_dy=pin_dy,
+        pin_file_index=pin_file_index,
+        net_start=net_start,
+        net_pins=net_pins,
+        net_weight=np.ones(len(net_start) - 1),
+    )  # fmt: skip
+    floorplan = Floorplan(width=200.0, height=200.0, cols=8, rows=8)
+    x = np.concatenate([40.0 + 60.0 * np.arange(n_macros), rng.uniform(0, 200, n_ports), rng.uniform(5, 195, n_cells)])
+    y = np.concatenate([np.full(n_macros, 150.0), np.zeros(n_ports), rng.uniform(5, 195, n_cells)])
+    fixed = np.array([k != NodeKind.STD_CELL for k in kinds])
+    return netlist, Placement(x, y, np.zeros(n, dtype=np.int8), fixed), floorplan
