@@ -2,6 +2,8 @@
 
 ``placer info DESIGN [--plc PLC] [--json]``: counts and floorplan of a design.
 ``placer eval DESIGN [--plc PLC] [--weights W,D,C] [--json]``: its proxy cost.
+``placer cluster FLAT -o CLUSTERED.pb.txt.gz [--plc PLC]``: std cells grouped into soft macros.
+``placer fd DESIGN --plc PLC -o OUT.plc``: std-cell clusters (or std cells) placed around fixed macros.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import netlists
 from netlists import Design, NetlistFormatError, NodeKind
 from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
+from placer.analytic import AnalyticSettings, place_analytic
+from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
+from placer.fd import movable_soft_macros, place_soft_macros
 
 
 class CommandError(Exception):
@@ -116,6 +123,67 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plc_beside(path: str) -> Path:
+    """``X.pb.txt.gz`` -> ``X.plc``."""
+    name = Path(path).name
+    for suffix in (".gz", ".txt", ".pb"):
+        name = name.removesuffix(suffix)
+    return Path(path).with_name(name + ".plc")
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    if not args.output.endswith((".pb.txt", ".pb.txt.gz")):
+        raise CommandError(f"{args.output}: the output must be a .pb.txt or .pb.txt.gz file")
+    design = netlists.load(args.netlist, plc=_plc_arg(args.plc))
+    if design.netlist.count(NodeKind.STD_CELL) == 0:
+        raise CommandError(f"{design.source}: no std cells to cluster")
+    settings = ClusterSettings(
+        target_clusters=args.clusters, balance=args.balance, bloat=args.bloat,
+        use_coordinates=not args.no_coordinates, seed=args.seed,
+    )  # fmt: skip
+    start = time.perf_counter()
+    clustering = cluster_netlist(design.netlist, design.placement, settings)
+    seconds = time.perf_counter() - start
+    clustered = Design(clustering.netlist, design.floorplan, clustering.placement, {}, args.output)
+    netlists.write_pb(clustered.netlist, clustered.placement, args.output)
+    plc = _plc_beside(args.output)
+    netlists.write_plc(clustered, plc, costs={})
+    nl = clustered.netlist
+    print(f"{nl.count(NodeKind.SOFT_MACRO)} clusters from {design.netlist.count(NodeKind.STD_CELL)} std cells "
+          f"in {seconds:.1f} s; {nl.count(NodeKind.HARD_MACRO)} hard macros, {nl.count(NodeKind.PORT)} ports, "
+          f"{nl.n_nets} nets (weighted {format_number(nl.weighted_net_count)})")  # fmt: skip
+    print(f"wrote {args.output} and {plc}")
+    return 0
+
+
+def _fd(args: argparse.Namespace) -> int:
+    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    nl, fp = design.netlist, design.floorplan
+    soft = movable_soft_macros(nl, design.placement)
+    start = time.perf_counter()
+    if soft.size and args.engine == "fd":
+        placement = place_soft_macros(nl, design.placement, fp, seed=args.seed)
+        what = f"{soft.size} std-cell clusters (force-directed)"
+    else:
+        movable = soft if soft.size else nl.nodes_of(NodeKind.STD_CELL)
+        movable = movable[~design.placement.fixed[movable]]
+        if movable.size == 0:
+            raise CommandError(f"{design.source}: no movable soft macros or std cells to place")
+        placement = place_analytic(nl, design.placement, fp, movable, AnalyticSettings(seed=args.seed or 0)).placement
+        what = f"{movable.size} {'std-cell clusters' if soft.size else 'std cells'} (analytic)"
+    seconds = time.perf_counter() - start
+    placed = dataclasses.replace(design, placement=placement, source=design.source)
+    costs = {}
+    if nl.count(NodeKind.STD_CELL) == 0:  # the proxy cost is defined on clustered netlists
+        report = CostModel(nl, fp).evaluate(placement)
+        costs = {"wirelength": report.wirelength, **{term: getattr(report, term) for term in COST_TERMS}}
+        print(f"proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
+              f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f})")  # fmt: skip
+    netlists.write_plc(placed, args.output, costs=costs)
+    print(f"placed {what} in {seconds:.2f} s; wrote {args.output}")
+    return 0
+
+
 def _weights_arg(value: str) -> CostWeights:
     """``W,D,C``: weights of wirelength, density and congestion."""
     try:
@@ -174,8 +242,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="congestion on the placement grid (legacy), on Circuit Training's separate ~13.8 um grid, "
         "or as the .plc says (default)",
     )
+    cluster = commands.add_parser(
+        "cluster",
+        help="group the std cells of a flat netlist into soft macros",
+        description="Cluster the std cells of a flat netlist into soft macros Grp_k (Circuit Training's form); "
+        "writes the clustered netlist and, beside it, a .plc with the floorplan and locations.",
+    )
+    cluster.add_argument("netlist", metavar="FLAT_NETLIST")
+    cluster.add_argument("-o", "--output", required=True, metavar="CLUSTERED.pb.txt.gz")
+    cluster.add_argument("--plc", help="placement / floorplan to apply to the flat netlist first")
+    cluster.add_argument("--clusters", type=int, default=0, help="clusters to make (default: cells / 110, 200-1000)")
+    cluster.add_argument("--balance", type=float, default=3.0, help="largest cluster area over the mean (default 3)")
+    cluster.add_argument("--bloat", type=float, default=2.0, help="soft macro area over its cells' area (default 2)")
+    cluster.add_argument("--no-coordinates", action="store_true", help="ignore cell locations in the netlist")
+    cluster.add_argument("--seed", type=int, default=0)
+    fd = commands.add_parser(
+        "fd",
+        help="place std-cell clusters (or the std cells of a flat netlist) around fixed macros",
+        description="Place the movable soft macros by force-directed placement with Circuit Training's schedule "
+        "(--engine fd, default) or by analytic placement (--engine analytic); a flat netlist's std cells are "
+        "always placed analytically. Hard macros and ports stay where the .plc puts them.",
+    )
+    fd.add_argument("design", metavar="DESIGN")
+    fd.add_argument("--plc", help="placement file with the hard macros (default: the design's own)")
+    fd.add_argument("-o", "--output", required=True, metavar="OUT.plc")
+    fd.add_argument("--engine", choices=("fd", "analytic"), default="fd")
+    fd.add_argument("--seed", type=int, help="jitter the starting points (fd) or seed the spread (analytic)")
     info.set_defaults(run=_info)
     evaluate.set_defaults(run=_eval)
+    cluster.set_defaults(run=_cluster)
+    fd.set_defaults(run=_fd)
     return parser
 
 

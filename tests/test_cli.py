@@ -94,3 +94,54 @@ def test_eval_bad_weights_fail_with_one_message(capsys):
         main(["eval", "ariane133", "--weights", "1,x"])
     assert stop.value.code == 2
     assert "expected three non-negative numbers" in capsys.readouterr().err
+
+
+def write_flat(tmp_path):
+    import numpy as np
+
+    import netlists
+    from tests.random_designs import flat_design
+
+    nl, pl, _ = flat_design(np.random.default_rng(11), n_cells=400, n_nets=600)
+    path = tmp_path / "flat.pb.txt"
+    netlists.write_pb(nl, pl, path)
+    return path
+
+
+def test_cluster_then_fd_then_eval(tmp_path, capsys):
+    import netlists
+
+    flat = write_flat(tmp_path)
+    out = tmp_path / "clustered.pb.txt.gz"
+    assert main(["cluster", str(flat), "-o", str(out), "--clusters", "30"]) == 0
+    plc = tmp_path / "clustered.plc"
+    assert out.exists() and plc.exists()
+    assert "clusters from 400 std cells" in capsys.readouterr().out
+    for engine in ("fd", "analytic"):
+        placed = tmp_path / f"{engine}.plc"
+        assert main(["fd", str(out), "--plc", str(plc), "-o", str(placed), "--engine", engine]) == 0
+        assert "proxy cost" in capsys.readouterr().out
+        design = netlists.load(out, plc=placed)
+        soft = design.netlist.nodes_of(netlists.NodeKind.SOFT_MACRO)
+        assert design.placement.is_placed[soft].all()
+        assert main(["eval", str(out), "--plc", str(placed), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["recorded_costs"]["density_cost"] == pytest.approx(result["density_cost"])
+
+
+def test_fd_places_the_std_cells_of_a_flat_netlist(tmp_path, capsys):
+    import netlists
+
+    flat = write_flat(tmp_path)
+    placed = tmp_path / "flat.plc"
+    assert main(["fd", str(flat), "--plc", "none", "-o", str(placed)]) == 0
+    assert "400 std cells (analytic)" in capsys.readouterr().out
+    design = netlists.load(flat, plc=placed)
+    assert design.placement.is_placed.all()
+
+
+def test_cluster_rejects_a_bad_output_name(tmp_path, capsys):
+    flat = write_flat(tmp_path)
+    assert main(["cluster", str(flat), "-o", str(tmp_path / "out.txt")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "must be a .pb.txt" in err
