@@ -407,7 +407,6 @@ def place_analytic(
         ux, uy, vx, vy, gx, gy, a = new_ux, new_uy, new_vx, new_vy, new_gx, new_gy, new_a
         if progress is not None and iteration % 50 == 0:
             progress(iteration, overflow, last_hpwl)
-    # The look-ahead point is where the stopping overflow was measured.
+    # The look-ahead point is where the last gradient, and so the stopping overflow, was taken.
     out.x[movable], out.y[movable] = vx[cells], vy[cells]
-    final_overflow = overflow_of(density(vx, vy, cells))
-    return AnalyticResult(out, iteration, final_overflow, hpwl(netlist, out))
+    return AnalyticResult(out, iteration, overflow, hpwl(netlist, out))

@@ -165,14 +165,14 @@ def _fd(args: argparse.Namespace) -> int:
         placement = place_soft_macros(nl, design.placement, fp, seed=args.seed)
         what = f"{soft.size} std-cell clusters (force-directed)"
     else:
-        movable = soft if soft.size else nl.nodes_of(NodeKind.STD_CELL)
-        movable = movable[~design.placement.fixed[movable]]
+        cells = nl.nodes_of(NodeKind.STD_CELL)
+        movable = soft if soft.size else cells[~design.placement.fixed[cells]]
         if movable.size == 0:
             raise CommandError(f"{design.source}: no movable soft macros or std cells to place")
         placement = place_analytic(nl, design.placement, fp, movable, AnalyticSettings(seed=args.seed or 0)).placement
         what = f"{movable.size} {'std-cell clusters' if soft.size else 'std cells'} (analytic)"
     seconds = time.perf_counter() - start
-    placed = dataclasses.replace(design, placement=placement, source=design.source)
+    placed = dataclasses.replace(design, placement=placement)
     costs = {}
     if nl.count(NodeKind.STD_CELL) == 0:  # the proxy cost is defined on clustered netlists
         report = CostModel(nl, fp).evaluate(placement)

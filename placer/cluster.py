@@ -268,23 +268,10 @@ def _build(netlist: Netlist, placement: Placement, cell_cluster: np.ndarray, blo
         net_weight.append(weight)
 
     pin_node_arr = np.array(pin_node, dtype=np.int64)
-    node_file_index, pin_file_index = _file_order(len(node_names), pin_node_arr, np.array(is_macro_pin, dtype=bool))
-    # Pin ids in file order, as a reader would number them, so that writing and reading back is exact.
-    order = np.argsort(np.where(pin_file_index >= 0, pin_file_index, node_file_index[pin_node_arr]), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    pin_names = [pin_names[p] for p in order]
-    pin_node_arr, pin_file_index = pin_node_arr[order], pin_file_index[order]
-    pin_dx, pin_dy = np.array(pin_dx)[order], np.array(pin_dy)[order]
-    net_pins_arr = rank[np.array(net_pins, dtype=np.int64)]
-    starts = np.array(net_start, dtype=np.int64)
-    by_driver = np.argsort(net_pins_arr[starts[:-1]], kind="stable")  # nets in their drivers' file order
-    sizes = np.diff(starts)[by_driver]
-    net_pins_arr = (
-        np.concatenate([net_pins_arr[starts[n] : starts[n + 1]] for n in by_driver]) if sizes.size else starts[:0]
+    node_file_index, pin_file_index = _file_order(len(node_names), pin_node_arr, np.array(is_macro_pin))
+    pins, (net_start_arr, net_pins_arr, net_weight_arr) = _in_file_order(
+        node_file_index, pin_file_index, pin_node_arr, np.array(net_start), np.array(net_pins), net_weight
     )
-    net_start = np.concatenate([[0], np.cumsum(sizes)])
-    net_weight = np.array(net_weight, dtype=float)[by_driver]
     metadata = {**dict(netlist.metadata), BLOAT_KEY: float(bloat)}
     clustered = Netlist(
         name=netlist.name,
@@ -295,18 +282,36 @@ def _build(netlist: Netlist, placement: Placement, cell_cluster: np.ndarray, blo
         node_ref=node_ref,
         node_side=node_side,
         node_file_index=node_file_index,
-        pin_names=pin_names,
-        pin_node=pin_node_arr,
-        pin_dx=np.array(pin_dx, dtype=float),
-        pin_dy=np.array(pin_dy, dtype=float),
-        pin_file_index=pin_file_index,
-        net_start=net_start,
+        pin_names=[pin_names[p] for p in pins],
+        pin_node=pin_node_arr[pins],
+        pin_dx=np.array(pin_dx)[pins],
+        pin_dy=np.array(pin_dy)[pins],
+        pin_file_index=pin_file_index[pins],
+        net_start=net_start_arr,
         net_pins=net_pins_arr,
-        net_weight=net_weight,
+        net_weight=net_weight_arr,
         metadata=metadata,
     )
     return Clustering(clustered, _placement(netlist, placement, kept, cell_cluster, n_clusters), cell_cluster,
                       node_map)  # fmt: skip
+
+
+def _in_file_order(node_file_index, pin_file_index, pin_node, net_start, net_pins, net_weight):
+    """Pin order and nets renumbered the way a reader numbers them: pins in file order, nets by driver.
+
+    Returns the pin permutation and the nets as (``net_start``, ``net_pins``, ``net_weight``), so
+    that writing the netlist and reading it back gives identical arrays.
+    """
+    order = np.argsort(np.where(pin_file_index >= 0, pin_file_index, node_file_index[pin_node]), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    net_pins = rank[net_pins.astype(np.int64)]
+    by_driver = np.argsort(net_pins[net_start[:-1]], kind="stable")
+    sizes = np.diff(net_start)[by_driver]
+    pins = [net_pins[net_start[n] : net_start[n + 1]] for n in by_driver]
+    new_pins = np.concatenate(pins) if pins else net_pins[:0]
+    new_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return order, (new_start, new_pins, np.asarray(net_weight, dtype=float)[by_driver])
 
 
 def _file_order(n_nodes: int, pin_node: np.ndarray, is_macro_pin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
