@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
-from scipy import fft
 
 from netlists import Floorplan, Netlist, NodeKind, Placement
+from placer.electrostatics import PoissonSolver, blocked_area, gather_field, scatter_density, smeared
 
 MAX_BACKTRACKS = 10  # gradient evaluations per step at most
 
@@ -93,45 +93,6 @@ class AnalyticResult:
 
 
 # ------------------------------------------------------------------------------------ kernels
-@njit(cache=True)
-def _bin_overlaps(lo, hi, size, count, out):
-    """Overlap of ``[lo, hi]`` with bins ``first, first + 1, ...`` written to ``out``; returns (first, n)."""
-    first, last = max(int(lo / size), 0), min(int(hi / size), count - 1)
-    for i in range(first, last + 1):
-        out[i - first] = max(min(hi, (i + 1) * size) - max(lo, i * size), 0.0)
-    return first, max(last - first + 1, 0)
-
-
-@njit(cache=True)
-def _scatter_density(xs, ys, half_w, half_h, scale, bin_w, bin_h, out):
-    """Add ``scale *`` the overlap area of every box with every bin to ``out`` (x-major)."""
-    nbx, nby = out.shape
-    ox, oy = np.empty(nbx), np.empty(nby)
-    for k in range(xs.size):
-        i0, ni = _bin_overlaps(xs[k] - half_w[k], xs[k] + half_w[k], bin_w, nbx, ox)
-        j0, nj = _bin_overlaps(ys[k] - half_h[k], ys[k] + half_h[k], bin_h, nby, oy)
-        for a in range(ni):
-            for b in range(nj):
-                out[i0 + a, j0 + b] += scale[k] * ox[a] * oy[b]
-
-
-@njit(cache=True)
-def _gather_field(xs, ys, half_w, half_h, scale, bin_w, bin_h, field_x, field_y, gx, gy):
-    """Gradient of the electrostatic energy: minus the field integrated over each node's box."""
-    nbx, nby = field_x.shape
-    ox, oy = np.empty(nbx), np.empty(nby)
-    for k in range(xs.size):
-        i0, ni = _bin_overlaps(xs[k] - half_w[k], xs[k] + half_w[k], bin_w, nbx, ox)
-        j0, nj = _bin_overlaps(ys[k] - half_h[k], ys[k] + half_h[k], bin_h, nby, oy)
-        sx = sy = 0.0
-        for a in range(ni):
-            for b in range(nj):
-                sx += ox[a] * oy[b] * field_x[i0 + a, j0 + b]
-                sy += ox[a] * oy[b] * field_y[i0 + a, j0 + b]
-        gx[k] = -scale[k] * sx
-        gy[k] = -scale[k] * sy
-
-
 @njit(cache=True, fastmath=True)
 def _wa_axis(net_start, net_pins, weight, pos, gamma, grad):
     """Weighted-average wirelength along one axis; adds its gradient per pin to ``grad``.
@@ -191,37 +152,6 @@ def _hpwl(net_start, net_pins, weight, pin_x, pin_y):
     return total
 
 
-# --------------------------------------------------------------------------- electrostatics
-class PoissonSolver:
-    """Potential and field of a charge density on a ``nbx x nby`` bin grid (Neumann boundaries).
-
-    The density is expanded in cosines, ``rho = sum a_uv cos(wu x) cos(wv y)``; then
-    ``psi = sum a_uv / (wu^2 + wv^2) cos cos`` solves ``-laplace(psi) = rho - mean(rho)`` and
-    the field is ``-grad(psi)``. Coordinates are bin centres in µm.
-    """
-
-    def __init__(self, nbx: int, nby: int, bin_w: float, bin_h: float):
-        self.wu = np.pi * np.arange(nbx) / (nbx * bin_w)
-        self.wv = np.pi * np.arange(nby) / (nby * bin_h)
-        w2 = self.wu[:, None] ** 2 + self.wv[None, :] ** 2
-        w2[0, 0] = 1.0
-        self.inv_w2 = 1.0 / w2
-        self.inv_w2[0, 0] = 0.0  # the mean charge exerts no force
-
-    def solve(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Return potential, x field and y field at the bin centres."""
-        coeff = fft.dctn(rho, type=2) * self.inv_w2
-        psi = fft.idctn(coeff, type=2)
-        # d/dx cos(wu x) = -wu sin(wu x): the sine series is an inverse DST-II shifted by one.
-        cx = np.zeros_like(coeff)
-        cx[:-1, :] = coeff[1:, :] * self.wu[1:, None]
-        field_x = fft.idct(fft.idst(cx, type=2, axis=0), type=2, axis=1)
-        cy = np.zeros_like(coeff)
-        cy[:, :-1] = coeff[:, 1:] * self.wv[None, 1:]
-        field_y = fft.idst(fft.idct(cy, type=2, axis=0), type=2, axis=1)
-        return psi, field_x, field_y
-
-
 # ------------------------------------------------------------------------------- the placer
 def default_bins(n_movable: int) -> int:
     """A power of two near ``sqrt(n_movable)``, between 16 and 1024."""
@@ -271,11 +201,8 @@ def place_analytic(
     is_fixed = np.ones(netlist.n_nodes, dtype=bool)
     is_fixed[movable] = False
     fixed = np.flatnonzero(is_fixed & out.is_placed & (netlist.node_kind != NodeKind.PORT))
-    fixed_map = np.zeros((nbins, nbins))
-    fixed_half_w, fixed_half_h = netlist.node_width[fixed] / 2, netlist.node_height[fixed] / 2
-    _scatter_density(out.x[fixed], out.y[fixed], fixed_half_w, fixed_half_h, np.ones(fixed.size), bin_w, bin_h,
-                     fixed_map)  # fmt: skip
-    fixed_map = np.minimum(fixed_map, bin_w * bin_h)  # overlapping macros block a bin once
+    fixed_map = blocked_area(out.x[fixed], out.y[fixed], netlist.node_width[fixed] / 2, netlist.node_height[fixed] / 2,
+                             nbins, nbins, bin_w, bin_h)  # fmt: skip
     capacity = settings.target_density * (bin_w * bin_h - fixed_map)
     # Fixed area is charged at the target density so that free space is what attracts nodes.
     fixed_charge = fixed_map * settings.target_density
@@ -298,10 +225,7 @@ def place_analytic(
     x = np.concatenate([x, rng.uniform(0.0, width, n_fill)])
     y = np.concatenate([y, rng.uniform(0.0, height, n_fill)])
 
-    # Small nodes are smeared over sqrt(2) bins with their charge scaled down (ePlace's local smoothing).
-    smear_w = np.maximum(half_w, bin_w / math.sqrt(2))
-    smear_h = np.maximum(half_h, bin_h / math.sqrt(2))
-    charge_scale = (half_w * half_h) / (smear_w * smear_h)
+    smear_w, smear_h, charge_scale = smeared(half_w, half_h, bin_w, bin_h)
     area = 4 * half_w * half_h
 
     # Nets for the wirelength gradient: pins on movable nodes move, the rest are constants.
@@ -326,7 +250,7 @@ def place_analytic(
 
     def density(px: np.ndarray, py: np.ndarray, objects: slice) -> np.ndarray:
         rho = np.zeros((nbins, nbins))
-        _scatter_density(px[objects], py[objects], smear_w[objects], smear_h[objects], charge_scale[objects], bin_w,
+        scatter_density(px[objects], py[objects], smear_w[objects], smear_h[objects], charge_scale[objects], bin_w,
                          bin_h, rho)  # fmt: skip
         return rho
 
@@ -343,7 +267,7 @@ def place_analytic(
         rho = density(px, py, cells)
         _, field_x, field_y = solver.solve((rho + density(px, py, fillers) + fixed_charge) / (bin_w * bin_h))
         d_gx, d_gy = np.empty(px.size), np.empty(px.size)
-        _gather_field(px, py, smear_w, smear_h, charge_scale, bin_w, bin_h, field_x, field_y, d_gx, d_gy)
+        gather_field(px, py, smear_w, smear_h, charge_scale, bin_w, bin_h, field_x, field_y, d_gx, d_gy)
         return wl_gx, wl_gy, d_gx, d_gy, rho
 
     def overflow_of(rho: np.ndarray) -> float:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from netlists import NodeKind
-from placer.analytic import AnalyticSettings, PoissonSolver, _scatter_density, _wa_axis, hpwl, place_analytic
+from placer.analytic import AnalyticSettings, _wa_axis, hpwl, place_analytic
+from placer.electrostatics import PoissonSolver, scatter_density
 from tests.random_designs import flat_design
 
 
@@ -33,7 +34,7 @@ def test_scatter_density_conserves_area_inside_the_grid():
     xs, ys = rng.uniform(5, 95, 50), rng.uniform(5, 95, 50)
     hw, hh = rng.uniform(0.1, 5, 50), rng.uniform(0.1, 5, 50)
     out = np.zeros((10, 10))
-    _scatter_density(xs, ys, hw, hh, np.ones(50), 10.0, 10.0, out)
+    scatter_density(xs, ys, hw, hh, np.ones(50), 10.0, 10.0, out)
     assert out.sum() == pytest.approx((4 * hw * hh).sum(), rel=1e-12)
 
 
