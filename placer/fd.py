@@ -17,6 +17,14 @@ a node's box off the canvas is cancelled. A stage computes attraction only when
 ``attract == 0 or repel / attract > 1e-4``, so with the default schedule the first stage
 gathers clusters near what they connect to and the next two spread them.
 
+Pairwise repulsion only separates clusters that touch: it never sends them into free space
+further away, so clusters stay piled on macros and around the centre. An optional final
+*density stage* (``FDSchedule.electrostatic()``; not part of Circuit Training's schedule)
+spreads them instead with the electrostatic field of ePlace: springs (``weight * distance``,
+as in attraction) plus ``lambda`` times the field of all charges on a bin grid, each cluster
+moving by its force over its total spring constant (at most ``max_move``), ``lambda`` growing
+each step until the clusters' area above the target density falls under the target overflow.
+
 Sources: Circuit Training's ``placement_util.fd_placement_schedule`` (the schedule) and the
 TILOS MacroPlacement open FD re-implementation (the force model), as summarised in the
 project's proxy-cost notes. There is no randomness unless a ``seed`` asks for jittered
@@ -31,8 +39,40 @@ import numpy as np
 from numba import njit
 
 from netlists import Floorplan, Netlist, NodeKind, Placement
+from placer.electrostatics import PoissonSolver, blocked_area, gather_field, scatter_density, smeared
 
 GATE_RATIO = 1e-4  # a force type is skipped when it is this much weaker than the other
+
+
+@dataclass(frozen=True)
+class DensityStage:
+    """Electrostatic spreading after the force-directed stages (see the module docstring).
+
+    Attributes:
+        max_steps: Steps at most.
+        bins: Bins per side of the density grid.
+        target_density: Fraction of each bin's free area (outside fixed macros) that clusters may fill.
+        target_overflow: Stop once the cluster area above the target density, over all bins,
+            is below this fraction of the clusters' area.
+        initial_weight: ``lambda`` at the first step relative to the ratio of the total spring
+            force to the total density force.
+        weight_growth: Factor on ``lambda`` per step.
+        move_distance_factor: The largest move per step as a multiple of ``max(W, H) / 100``.
+    """
+
+    max_steps: int = 300
+    bins: int = 64
+    target_density: float = 0.7
+    target_overflow: float = 0.1
+    initial_weight: float = 0.01
+    weight_growth: float = 1.1
+    move_distance_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_steps < 0 or self.bins < 2:
+            raise ValueError("max_steps must be >= 0 and bins >= 2")
+        if not 0.0 < self.target_density <= 1.0 or self.initial_weight <= 0.0 or self.weight_growth < 1.0:
+            raise ValueError("need 0 < target_density <= 1, initial_weight > 0 and weight_growth >= 1")
 
 
 @dataclass(frozen=True)
@@ -46,6 +86,7 @@ class FDSchedule:
         move_distance_factors: Per stage, the largest move per step as a multiple of
             ``max(W, H) / num_steps``.
         io_factor: Extra spring factor for springs with a port at one end.
+        density: A final electrostatic spreading stage, or None (Circuit Training has none).
     """
 
     num_steps: tuple[int, ...] = (100, 100, 100)
@@ -53,6 +94,18 @@ class FDSchedule:
     repel: tuple[float, ...] = (0.0, 1.0e6, 1.0e7)
     move_distance_factors: tuple[float, ...] = (1.0, 1.0, 1.0)
     io_factor: float = 1.0
+    density: DensityStage | None = None
+
+    @classmethod
+    def circuit_training(cls) -> FDSchedule:
+        """Circuit Training's schedule: attraction, then two stages of pairwise repulsion (the default)."""
+        return cls()
+
+    @classmethod
+    def electrostatic(cls) -> FDSchedule:
+        """Circuit Training's attraction stage, then electrostatic spreading instead of pairwise repulsion."""
+        stage_one = {"num_steps": (100,), "attract": (100.0,), "repel": (0.0,), "move_distance_factors": (1.0,)}
+        return cls(**stage_one, density=DensityStage())
 
     def __post_init__(self) -> None:
         lengths = {len(self.num_steps), len(self.attract), len(self.repel), len(self.move_distance_factors)}
@@ -151,6 +204,83 @@ def _run_stage(steps, attract_on, repel_on, k, io_factor, repel, max_move, mover
         _move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, fy)
 
 
+@njit(cache=True)
+def _jacobi_move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, fy, dfx, dfy, weight, stiffness):
+    """Move each node by (spring + weight * density force) / its spring constant, at most ``max_move``, kept inside."""
+    for i in range(movers.size):
+        node = movers[i]
+        dx = (fx[node] + weight * dfx[i]) / stiffness[i]
+        dy = (fy[node] + weight * dfy[i]) / stiffness[i]
+        length = np.sqrt(dx * dx + dy * dy)
+        if length > max_move:
+            dx, dy = dx * max_move / length, dy * max_move / length
+        node_x[node] = min(max(node_x[node] + dx, half_w[node]), width - half_w[node])
+        node_y[node] = min(max(node_y[node] + dy, half_h[node]), height - half_h[node])
+
+
+def _spring_stiffness(netlist: Netlist, pin_x: np.ndarray, pin_y: np.ndarray, io_factor: float) -> np.ndarray:
+    """Per node, the sum of the spring constants (per unit ``attract``) of its placed driver-to-sink springs."""
+    degree = np.diff(netlist.net_start)
+    net_of_entry = np.repeat(np.arange(netlist.n_nets), degree)
+    is_sink = np.ones(netlist.net_pins.size, dtype=bool)
+    is_sink[netlist.net_start[:-1][degree > 0]] = False
+    sink_entries = np.flatnonzero(is_sink)
+    drivers = netlist.net_pins[netlist.net_start[net_of_entry[sink_entries]]]
+    sinks = netlist.net_pins[sink_entries]
+    is_port = netlist.node_kind[netlist.pin_node] == NodeKind.PORT
+    k = netlist.net_weight[net_of_entry[sink_entries]] * np.where(is_port[drivers] | is_port[sinks], io_factor, 1.0)
+    k[np.isnan(pin_x[drivers] + pin_y[drivers] + pin_x[sinks] + pin_y[sinks])] = 0.0
+    return np.bincount(netlist.pin_node[drivers], k, netlist.n_nodes) + np.bincount(
+        netlist.pin_node[sinks], k, netlist.n_nodes
+    )
+
+
+def _density_stage(stage: DensityStage, netlist: Netlist, fixed: np.ndarray, io_factor: float, arrays: dict) -> None:
+    """Electrostatic spreading of ``arrays["movers"]`` in place (see the module docstring)."""
+    movers, node_x, node_y = arrays["movers"], arrays["node_x"], arrays["node_y"]
+    half_w, half_h, width, height = arrays["half_w"], arrays["half_h"], arrays["width"], arrays["height"]
+    pin_x, pin_y, fx, fy = arrays["pin_x"], arrays["pin_y"], arrays["fx"], arrays["fy"]
+    nb = stage.bins
+    bin_w, bin_h = width / nb, height / nb
+    solver = PoissonSolver(nb, nb, bin_w, bin_h)
+    blocked = blocked_area(node_x[fixed], node_y[fixed], half_w[fixed], half_h[fixed], nb, nb, bin_w, bin_h)
+    capacity = stage.target_density * (bin_w * bin_h - blocked)
+    mover_area = float((4 * half_w[movers] * half_h[movers]).sum())
+    # Fixed macros and the free space the clusters leave (ePlace's fillers, as a smooth charge)
+    # both count, so clusters see where space is free, not merely where the canvas is empty.
+    background = blocked + max(1.0 - mover_area / max((bin_w * bin_h - blocked).sum(), 1e-30), 0.0) * (
+        bin_w * bin_h - blocked
+    )
+    smear_w, smear_h, charge = smeared(half_w[movers], half_h[movers], bin_w, bin_h)
+    _pin_positions(node_x, node_y, arrays["pin_node"], arrays["pin_ox"], arrays["pin_oy"], pin_x, pin_y)
+    stiffness = _spring_stiffness(netlist, pin_x, pin_y, io_factor)[movers]
+    stiffness = np.maximum(stiffness, 1e-12 * max(stiffness.max(), 1.0))
+    max_move = stage.move_distance_factor * max(width, height) / 100
+    dfx, dfy = np.empty(movers.size), np.empty(movers.size)
+    weight = 0.0
+    for step in range(stage.max_steps):
+        fx[:] = 0.0
+        fy[:] = 0.0
+        _pin_positions(node_x, node_y, arrays["pin_node"], arrays["pin_ox"], arrays["pin_oy"], pin_x, pin_y)
+        _attract(arrays["net_start"], arrays["net_pins"], arrays["net_weight"], arrays["pin_node"],
+                 arrays["pin_is_port"], pin_x, pin_y, arrays["movable"], 1.0, io_factor, fx, fy)  # fmt: skip
+        rho = np.zeros((nb, nb))
+        scatter_density(node_x[movers], node_y[movers], smear_w, smear_h, charge, bin_w, bin_h, rho)
+        if np.maximum(rho - capacity, 0.0).sum() < stage.target_overflow * mover_area:
+            break
+        _, field_x, field_y = solver.solve((rho + background) / (bin_w * bin_h))
+        gather_field(node_x[movers], node_y[movers], smear_w, smear_h, charge, bin_w, bin_h, field_x, field_y, dfx, dfy)
+        np.negative(dfx, out=dfx)  # gather_field gives the energy's gradient; the force is its opposite
+        np.negative(dfy, out=dfy)
+        if step == 0:
+            spring_total = np.abs(fx[movers]).sum() + np.abs(fy[movers]).sum()
+            field_total = np.abs(dfx).sum() + np.abs(dfy).sum()
+            weight = stage.initial_weight * (spring_total / field_total if field_total > 0 else 1.0)
+        _jacobi_move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, fy, dfx, dfy, weight,
+                     stiffness)  # fmt: skip
+        weight *= stage.weight_growth
+
+
 def movable_soft_macros(netlist: Netlist, placement: Placement) -> np.ndarray:
     """Ids of the soft macros that are not fixed: what force-directed placement moves."""
     soft = netlist.nodes_of(NodeKind.SOFT_MACRO)
@@ -237,4 +367,7 @@ def place_soft_macros(
         repel_on = attract == 0.0 or repel / attract > GATE_RATIO
         max_move = factor * canvas / steps
         _run_stage(steps, attract_on, repel_on, attract, schedule.io_factor, repel, max_move, **arrays)
+    if schedule.density is not None:
+        fixed = np.setdiff1d(objects, movers)
+        _density_stage(schedule.density, netlist, fixed, schedule.io_factor, arrays)
     return out

@@ -7,7 +7,9 @@ import pytest
 
 import netlists
 from netlists import Floorplan, Netlist, NodeKind, Placement
-from placer.fd import FDSchedule, movable_soft_macros, place_soft_macros
+from placer.cost import CostModel, CostWeights
+from placer.fd import DensityStage, FDSchedule, _jacobi_move, _spring_stiffness, movable_soft_macros, place_soft_macros
+from tests.random_designs import random_floorplan, random_netlist, random_placement
 
 CANVAS = Floorplan(width=100.0, height=100.0, cols=10, rows=10)
 
@@ -129,3 +131,96 @@ def test_fixed_soft_macros_do_not_move(ariane):
 def test_schedule_lengths_must_agree():
     with pytest.raises(ValueError, match="one entry per stage"):
         FDSchedule(num_steps=(1, 2), attract=(1.0,), repel=(0.0,), move_distance_factors=(1.0,))
+
+
+# ------------------------------------------------------------------------------ density stage
+SPREAD_ONLY = FDSchedule(num_steps=(), attract=(), repel=(), move_distance_factors=(), density=DensityStage(bins=16))
+
+
+def test_one_jacobi_step_lands_on_the_spring_equilibrium_or_moves_max_move():
+    # Node 0 pulled by a spring of constant 2 towards a point 3 µm right: force 6, stiffness 2 -> 3 µm.
+    x, y = np.array([50.0]), np.array([50.0])
+    half = np.array([1.0])
+    args = (np.array([0]), x, y, half, half, 100.0, 100.0)
+    _jacobi_move(*args, 10.0, np.array([6.0]), np.zeros(1), np.zeros(1), np.zeros(1), 0.0, np.array([2.0]))
+    assert (x[0], y[0]) == (53.0, 50.0)
+    # A density force of 16 with weight 0.5 adds 8 / 2 = 4 µm along y; the 3-4-5 move is capped at 2.5 µm.
+    _jacobi_move(*args, 2.5, np.array([6.0]), np.zeros(1), np.zeros(1), np.array([16.0]), 0.5, np.array([2.0]))
+    assert (x[0], y[0]) == pytest.approx((53.0 + 1.5, 52.0), abs=1e-12)
+    # A move past the canvas stops at the edge.
+    _jacobi_move(*args, 100.0, np.array([-1e6]), np.zeros(1), np.zeros(1), np.zeros(1), 0.0, np.array([1.0]))
+    assert x[0] == 1.0
+
+
+def test_spring_stiffness_sums_every_driver_to_sink_spring():
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        nl = random_netlist(rng)
+        placement = random_placement(rng, nl, random_floorplan(rng))
+        pin_x, pin_y = placement.pin_positions(nl)
+        got = _spring_stiffness(nl, pin_x, pin_y, io_factor=3.0)
+        want = np.zeros(nl.n_nodes)
+        for net in range(nl.n_nets):
+            pins = nl.net_pins[nl.net_start[net] : nl.net_start[net + 1]]
+            for sink in pins[1:]:
+                ends = (nl.pin_node[pins[0]], nl.pin_node[sink])
+                if np.isnan(pin_x[[pins[0], sink]] + pin_y[[pins[0], sink]]).any():
+                    continue
+                k = nl.net_weight[net] * (3.0 if NodeKind.PORT in nl.node_kind[list(ends)] else 1.0)
+                for node in ends:
+                    want[node] += k
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def pile_design(n_clusters: int = 40):
+    """A hard macro in the middle of the canvas, clusters piled on it, a chain net through them."""
+    kinds = [NodeKind.HARD_MACRO] + [NodeKind.SOFT_MACRO] * n_clusters + [NodeKind.PORT]
+    sizes = [(30.0, 30.0)] + [(8.0, 8.0)] * n_clusters + [(0.0, 0.0)]
+    nets = [[i, i + 1] for i in range(1, n_clusters)] + [[n_clusters + 1, 1]]
+    nl = tiny_netlist(kinds, sizes, nets)
+    xs = [50.0] + [50.0 + 0.1 * i for i in range(n_clusters)] + [0.0]
+    ys = [50.0] + [50.0 - 0.1 * i for i in range(n_clusters)] + [20.0]
+    placement = at(xs, ys)
+    placement.fixed[[0, n_clusters + 1]] = True
+    return nl, placement
+
+
+def test_density_stage_spreads_a_pile_off_the_macro_and_inside_the_canvas():
+    nl, start = pile_design()
+    out = place_soft_macros(nl, start, CANVAS, SPREAD_ONLY, use_current_loc=True)
+    assert np.array_equal(out.x[[0, 41]], [50.0, 0.0]) and np.array_equal(out.y[[0, 41]], [50.0, 20.0])
+    clusters = np.arange(1, 41)
+    assert np.all((out.x[clusters] >= 4.0) & (out.x[clusters] <= 96.0))
+    assert np.all((out.y[clusters] >= 4.0) & (out.y[clusters] <= 96.0))
+    # Cluster area left on the macro (30 x 30 at the centre): all of it at the start, little at the end.
+    overlap_x = np.clip(np.minimum(out.x[clusters] + 4, 65) - np.maximum(out.x[clusters] - 4, 35), 0, None)
+    overlap_y = np.clip(np.minimum(out.y[clusters] + 4, 65) - np.maximum(out.y[clusters] - 4, 35), 0, None)
+    assert (overlap_x * overlap_y).sum() < 0.02 * 40 * 64
+    model = CostModel(nl, CANVAS)
+    assert model.evaluate(out).density_cost < model.evaluate(start).density_cost / 2
+    again = place_soft_macros(nl, start, CANVAS, SPREAD_ONLY, use_current_loc=True)
+    assert again.equals(out)
+
+
+def test_density_stage_settings_are_checked():
+    with pytest.raises(ValueError):
+        DensityStage(target_density=0.0)
+    with pytest.raises(ValueError):
+        DensityStage(weight_growth=0.5)
+    with pytest.raises(ValueError):
+        DensityStage(bins=1)
+
+
+@pytest.mark.slow
+def test_electrostatic_schedule_comes_within_ten_percent_of_the_reference_clusters(ariane):
+    # Ariane133 with the hard macros of legalized.plc: the clusters' own positions in the file
+    # (a commercial placer's) against FD from the canvas centre, weights 1 / 0.5 / 0.5.
+    nl, fp = ariane.netlist, ariane.floorplan
+    model, weights = CostModel(nl, fp), CostWeights(1.0, 0.5, 0.5)
+    reference = model.evaluate(ariane.placement, weights).proxy_cost
+    out = place_soft_macros(nl, ariane.placement, fp, FDSchedule.electrostatic())
+    others = np.setdiff1d(np.arange(nl.n_nodes), movable_soft_macros(nl, ariane.placement))
+    assert np.array_equal(out.x[others], ariane.placement.x[others])
+    proxy = model.evaluate(out, weights).proxy_cost
+    assert proxy <= 1.10 * reference
+    assert proxy < model.evaluate(place_soft_macros(nl, ariane.placement, fp), weights).proxy_cost
