@@ -25,7 +25,7 @@ from netlists.protobuf import format_number
 from placer.analytic import AnalyticSettings, place_analytic
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
-from placer.fd import movable_soft_macros, place_soft_macros
+from placer.fd import FDSchedule, movable_soft_macros, place_soft_macros
 
 
 class CommandError(Exception):
@@ -87,6 +87,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 COST_TERMS = ("wirelength_cost", "density_cost", "congestion_cost")
+FD_SCHEDULES = {"fd": FDSchedule.circuit_training, "fd-electrostatic": FDSchedule.electrostatic}
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -161,9 +162,9 @@ def _fd(args: argparse.Namespace) -> int:
     nl, fp = design.netlist, design.floorplan
     soft = movable_soft_macros(nl, design.placement)
     start = time.perf_counter()
-    if soft.size and args.engine == "fd":
-        placement = place_soft_macros(nl, design.placement, fp, seed=args.seed)
-        what = f"{soft.size} std-cell clusters (force-directed)"
+    if soft.size and args.engine in FD_SCHEDULES:
+        placement = place_soft_macros(nl, design.placement, fp, FD_SCHEDULES[args.engine](), seed=args.seed)
+        what = f"{soft.size} std-cell clusters (force-directed, {args.engine})"
     else:
         cells = nl.nodes_of(NodeKind.STD_CELL)
         movable = soft if soft.size else cells[~design.placement.fixed[cells]]
@@ -260,13 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
         "fd",
         help="place std-cell clusters (or the std cells of a flat netlist) around fixed macros",
         description="Place the movable soft macros by force-directed placement with Circuit Training's schedule "
-        "(--engine fd, default) or by analytic placement (--engine analytic); a flat netlist's std cells are "
-        "always placed analytically. Hard macros and ports stay where the .plc puts them.",
+        "(--engine fd, default), with Circuit Training's attraction stage followed by electrostatic spreading "
+        "(--engine fd-electrostatic), or by analytic placement (--engine analytic); a flat netlist's std cells "
+        "are always placed analytically. Hard macros and ports stay where the .plc puts them.",
     )
     fd.add_argument("design", metavar="DESIGN")
     fd.add_argument("--plc", help="placement file with the hard macros (default: the design's own)")
     fd.add_argument("-o", "--output", required=True, metavar="OUT.plc")
-    fd.add_argument("--engine", choices=("fd", "analytic"), default="fd")
+    fd.add_argument("--engine", choices=(*FD_SCHEDULES, "analytic"), default="fd")
     fd.add_argument("--seed", type=int, help="jitter the starting points (fd) or seed the spread (analytic)")
     info.set_defaults(run=_info)
     evaluate.set_defaults(run=_eval)

@@ -117,7 +117,7 @@ def test_cluster_then_fd_then_eval(tmp_path, capsys):
     plc = tmp_path / "clustered.plc"
     assert out.exists() and plc.exists()
     assert "clusters from 400 std cells" in capsys.readouterr().out
-    for engine in ("fd", "analytic"):
+    for engine in ("fd", "fd-electrostatic", "analytic"):
         placed = tmp_path / f"{engine}.plc"
         assert main(["fd", str(out), "--plc", str(plc), "-o", str(placed), "--engine", engine]) == 0
         assert "proxy cost" in capsys.readouterr().out
