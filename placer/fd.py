@@ -265,11 +265,12 @@ def _density_stage(stage: DensityStage, netlist: Netlist, fixed: np.ndarray, io_
         _attract(arrays["net_start"], arrays["net_pins"], arrays["net_weight"], arrays["pin_node"],
                  arrays["pin_is_port"], pin_x, pin_y, arrays["movable"], 1.0, io_factor, fx, fy)  # fmt: skip
         rho = np.zeros((nb, nb))
-        scatter_density(node_x[movers], node_y[movers], smear_w, smear_h, charge, bin_w, bin_h, rho)
+        xs, ys = node_x[movers], node_y[movers]
+        scatter_density(xs, ys, smear_w, smear_h, charge, bin_w, bin_h, rho)
         if np.maximum(rho - capacity, 0.0).sum() < stage.target_overflow * mover_area:
             break
         _, field_x, field_y = solver.solve((rho + background) / (bin_w * bin_h))
-        gather_field(node_x[movers], node_y[movers], smear_w, smear_h, charge, bin_w, bin_h, field_x, field_y, dfx, dfy)
+        gather_field(xs, ys, smear_w, smear_h, charge, bin_w, bin_h, field_x, field_y, dfx, dfy)
         np.negative(dfx, out=dfx)  # gather_field gives the energy's gradient; the force is its opposite
         np.negative(dfy, out=dfy)
         if step == 0:
