@@ -220,3 +220,55 @@ def test_separate_congestion_grid_follows_circuit_training():
     size = 2 * 1000 / (70.33 + 74.51)  # 13.81 µm
     assert (grid.congestion_cols, grid.congestion_rows) == (int(1433.406 / size),) * 2 == (103, 103)
     assert (grid.cols, grid.rows) == (24, 21)
+
+
+def test_wirelength_increments_match_the_reference_on_random_designs():
+    for seed in range(60):
+        rng = np.random.default_rng(7000 + seed)
+        netlist = random_netlist(rng)
+        floorplan = random_floorplan(rng)
+        placement = random_placement(rng, netlist, floorplan)
+        inc = IncrementalCost(CostModel(netlist, floorplan), placement)
+        node = int(rng.integers(netlist.n_nodes))
+        orientation = int(rng.integers(8)) if rng.random() < 0.5 else None
+        xs = rng.uniform(-0.2, 1.2, int(rng.integers(1, 6))) * floorplan.width
+        ys = rng.uniform(-0.2, 1.2, int(rng.integers(1, 6))) * floorplan.height
+        along_x, along_y = inc.wirelength_increments(node, xs, ys, orientation)
+        before = ref.wirelength(netlist, inc.placement())
+        for i, j in [(int(rng.integers(xs.size)), int(rng.integers(ys.size))) for _ in range(4)]:
+            moved = inc.placement()
+            moved.x[node], moved.y[node] = xs[i], ys[j]
+            if orientation is not None:
+                moved.orientation[node] = orientation
+            expected = ref.wirelength(netlist, moved) - before
+            assert math.isclose(along_x[i] + along_y[j], expected, rel_tol=1e-9, abs_tol=1e-9), f"seed {seed}"
+        assert inc.placement().equals(placement), "asking must not move anything"
+
+
+def test_wirelength_increments_agree_with_placing_on_ariane(ariane):
+    design = ariane["legalized"]
+    inc = IncrementalCost(CostModel(design.netlist, design.floorplan), design.placement)
+    fp = design.floorplan
+    xs, ys = (np.arange(fp.cols) + 0.5) * fp.cell_width, (np.arange(fp.rows) + 0.5) * fp.cell_height
+    rng = np.random.default_rng(5)
+    for node in rng.choice(design.netlist.nodes_of(NodeKind.HARD_MACRO), 5, replace=False):
+        inc.unplace(int(node))
+        along_x, along_y = inc.wirelength_increments(int(node), xs, ys)
+        before = inc.wirelength
+        col, row = int(rng.integers(fp.cols)), int(rng.integers(fp.rows))
+        inc.place(int(node), xs[col], ys[row])
+        assert math.isclose(inc.wirelength - before, along_x[col] + along_y[row], rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_map_views_match_the_report():
+    rng = np.random.default_rng(11)
+    netlist, floorplan = random_netlist(rng), dataclasses.replace(random_floorplan(rng), congestion_cols=3)
+    floorplan = dataclasses.replace(floorplan, congestion_rows=4)
+    inc = IncrementalCost(CostModel(netlist, floorplan), random_placement(rng, netlist, floorplan))
+    inc.move(0, floorplan.width / 3, floorplan.height / 2)
+    report = inc.report()
+    h, v = inc.congestion_maps()
+    assert np.array_equal(inc.density_map(), report.density_map)
+    assert np.array_equal(h, report.h_congestion) and np.array_equal(v, report.v_congestion)
+    with pytest.raises(ValueError):
+        h[0, 0] = 1.0

@@ -82,6 +82,38 @@ class IncrementalCost:
         """A full report (maps, overlap) of the current placement."""
         return self.model.report(self._state, self.weights)
 
+    def density_map(self) -> np.ndarray:
+        """Density per placement-grid cell, ``(rows, cols)`` (a new array)."""
+        fp = self.model.floorplan
+        return (self._state.occupancy / self.model.cell_area).reshape(fp.rows, fp.cols)
+
+    def congestion_maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Horizontal and vertical congestion per congestion-grid cell (read-only views, valid until a change)."""
+        h, v = self._state.h_total.view(), self._state.v_total.view()
+        h.flags.writeable = v.flags.writeable = False
+        return h.reshape(self.model.congestion_shape), v.reshape(self.model.congestion_shape)
+
+    def wirelength_increments(
+        self, node: int, xs: np.ndarray, ys: np.ndarray, orientation: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """How much the weighted wirelength (µm) would change if ``node`` moved to each grid point.
+
+        Returns ``(along_x, along_y)``: moving the node's centre to ``(xs[i], ys[j])``
+        (with ``orientation``, default its current one) changes :attr:`wirelength` by
+        ``along_x[i] + along_y[j]``. Nothing is moved. Costs one pass over the node's nets
+        plus ``O(len(xs) + len(ys))`` per net.
+        """
+        self._stage(0, node, 0.0, 0.0, orientation)
+        m, s, nl = self.model, self._state, self.model.netlist
+        xs, ys = np.ascontiguousarray(xs, dtype=float), np.ascontiguousarray(ys, dtype=float)
+        along_x, along_y = np.empty(xs.size), np.empty(ys.size)
+        k.wirelength_increments(
+            node, self._orient[0], xs, ys, m.node_net_start, m.node_nets, m.net_start, m.net_pins, m.net_weight,
+            m.pin_node, nl.pin_dx, nl.pin_dy, ORIENTATION_MATRICES, s.pin_x, s.pin_y, s.pin_cell, s.net_hpwl,
+            along_x, along_y,
+        )  # fmt: skip
+        return along_x, along_y
+
     # --------------------------------------------------------------- changing
     def move(self, node: int, x: float, y: float, orientation: int | None = None) -> float:
         """Put a node's centre at (x, y), optionally with a new orientation; returns the proxy cost."""

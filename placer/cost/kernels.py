@@ -412,3 +412,47 @@ def move_nodes(
         if is_hard[node]:
             add_macro_blockage(one, 1.0, node_x, node_y, node_w, node_h, fp, ip, hm_raw, vm_raw)
     return delta
+
+
+@njit(cache=True)
+def wirelength_increments(node, orient, xs, ys, node_net_start, node_nets, net_start, net_pins, net_weight, pin_node,
+                          pin_dx, pin_dy, matrices, pin_x, pin_y, pin_cell, net_hpwl, out_x, out_y):  # fmt: skip
+    """Weighted wirelength change when ``node`` goes to ``(xs[i], ys[j])``: ``out_x[i] + out_y[j]``.
+
+    Every other pin stays where it is; the node's own pins move with it (orientation
+    ``orient``). A net's half-perimeter is ``span_x + span_y`` and each span depends on one
+    coordinate only, so the whole grid of changes is two vectors.
+    """
+    out_x[:] = 0.0
+    out_y[:] = 0.0
+    a, b, c, d = matrices[orient, 0], matrices[orient, 1], matrices[orient, 2], matrices[orient, 3]
+    current = 0.0
+    for k in range(node_net_start[node], node_net_start[node + 1]):
+        net = node_nets[k]
+        x_lo = y_lo = ox_lo = oy_lo = np.inf
+        x_hi = y_hi = ox_hi = oy_hi = -np.inf
+        others = own = 0
+        for j in range(net_start[net], net_start[net + 1]):
+            pin = net_pins[j]
+            if pin_node[pin] == node:
+                dx, dy = pin_dx[pin], pin_dy[pin]
+                ox, oy = a * dx + b * dy, c * dx + d * dy
+                ox_lo, ox_hi = min(ox_lo, ox), max(ox_hi, ox)
+                oy_lo, oy_hi = min(oy_lo, oy), max(oy_hi, oy)
+                own += 1
+            elif pin_cell[pin] != UNPLACED:
+                x, y = pin_x[pin], pin_y[pin]
+                x_lo, x_hi = min(x_lo, x), max(x_hi, x)
+                y_lo, y_hi = min(y_lo, y), max(y_hi, y)
+                others += 1
+        w = net_weight[net]
+        current += w * net_hpwl[net]
+        if others == 0:  # only the node's own pins: their spread, wherever the node goes
+            if own > 1:
+                out_x += w * ((ox_hi - ox_lo) + (oy_hi - oy_lo))
+            continue
+        for i in range(xs.size):
+            out_x[i] += w * (max(x_hi, xs[i] + ox_hi) - min(x_lo, xs[i] + ox_lo))
+        for i in range(ys.size):
+            out_y[i] += w * (max(y_hi, ys[i] + oy_hi) - min(y_lo, ys[i] + oy_lo))
+    out_x -= current
