@@ -77,6 +77,26 @@ def legal_cells(
     return free & inside_y[:, None] & inside_x[None, :]
 
 
+@njit(cache=True)
+def add_cover(boxes, cell_w, cell_h, cols, rows, cover):
+    """Add to ``cover`` (``rows x cols``) the fraction of each cell that each box covers.
+
+    Boxes are clipped to the grid; overlapping boxes add up.
+    """
+    for k in range(boxes.shape[0]):
+        x0, y0, x1, y1 = boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3]
+        c0, c1 = max(int(math.floor(x0 / cell_w)), 0), min(int(math.ceil(x1 / cell_w)), cols)
+        r0, r1 = max(int(math.floor(y0 / cell_h)), 0), min(int(math.ceil(y1 / cell_h)), rows)
+        for r in range(r0, r1):
+            dy = min(y1, (r + 1) * cell_h) - max(y0, r * cell_h)
+            if dy <= 0.0:
+                continue
+            for c in range(c0, c1):
+                dx = min(x1, (c + 1) * cell_w) - max(x0, c * cell_w)
+                if dx > 0.0:
+                    cover[r, c] += dx * dy / (cell_w * cell_h)
+
+
 def cell_centre(floorplan: Floorplan, cell: int) -> tuple[float, float]:
     """Centre (µm) of grid cell ``cell = col + row * cols``, as Circuit Training numbers them."""
     row, col = divmod(int(cell), floorplan.cols)

@@ -8,7 +8,7 @@ import pytest
 import netlists
 from netlists import Blockage, Floorplan, NodeKind
 from placer.cost import CostModel
-from placer.legality import TOUCH, cell_centre, legal_cells, obstacle_boxes
+from placer.legality import TOUCH, add_cover, cell_centre, legal_cells, obstacle_boxes
 from tests.random_designs import random_floorplan
 
 
@@ -120,3 +120,21 @@ def test_packing_macro_tiles_10x10_fills_every_cell_with_no_overlap(shared_data)
         placement.x[macro], placement.y[macro] = cell_centre(fp, int(np.flatnonzero(mask.ravel())[0]))
     report = CostModel(nl, fp).evaluate(placement)
     assert report.overlap_area == 0.0 and report.outside_area == 0.0
+
+
+def test_cover_matches_a_plain_overlap_sum():
+    rng = np.random.default_rng(21)
+    for _ in range(100):
+        floorplan = random_floorplan(rng)
+        boxes = random_boxes(rng, floorplan)
+        cover = np.zeros((floorplan.rows, floorplan.cols))
+        add_cover(boxes, floorplan.cell_width, floorplan.cell_height, floorplan.cols, floorplan.rows, cover)
+        expected = np.zeros_like(cover)
+        cw, ch = floorplan.cell_width, floorplan.cell_height
+        for row in range(floorplan.rows):
+            for col in range(floorplan.cols):
+                for x0, y0, x1, y1 in boxes:
+                    dx = min(x1, (col + 1) * cw) - max(x0, col * cw)
+                    dy = min(y1, (row + 1) * ch) - max(y0, row * ch)
+                    expected[row, col] += max(dx, 0.0) * max(dy, 0.0) / (cw * ch)
+        assert np.allclose(cover, expected, rtol=1e-12, atol=1e-12)

@@ -1,0 +1,196 @@
+"""Hard macros placed one at a time on grid cells: the episode of the RL environment.
+
+A :class:`SequentialPlacer` holds a placement in which the movable hard macros start
+unplaced and are put down, in a fixed order, each with its centre on the centre of a legal
+grid cell (see :mod:`placer.legality`). It keeps the proxy cost up to date as it goes
+(:class:`placer.cost.IncrementalCost`), and for the macro to place next it gives the
+legal cells and the wirelength change at every cell. The gymnasium environment and the
+greedy placer are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from netlists import Netlist, NodeKind, Orientation, Placement
+from placer.cost import CostModel, CostWeights, IncrementalCost
+from placer.legality import add_cover, cell_centre, legal_cells, obstacle_boxes
+
+ORDERS = ("area", "netlist", "random")
+"""Named macro orders: area descending (Circuit Training's, ties in netlist order), netlist order, random."""
+
+FLIPS = (Orientation.N, Orientation.FN, Orientation.S, Orientation.FS)
+"""The orientations that keep a macro's footprint and that Circuit Training's coordinate descent tries."""
+
+
+def placement_order(
+    netlist: Netlist,
+    placement: Placement,
+    order: str | Sequence[int | str] = "area",
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """The movable (not fixed) hard macros in the order they are to be placed.
+
+    Args:
+        netlist: The netlist.
+        placement: Tells which hard macros are fixed.
+        order: One of :data:`ORDERS`, or every movable hard macro (ids or names) in the wanted order.
+        rng: Random generator for ``"random"``.
+
+    Raises:
+        ValueError: An unknown order name, or an explicit order that is not a permutation
+            of the movable hard macros.
+    """
+    hard = netlist.nodes_of(NodeKind.HARD_MACRO)
+    movable = hard[~placement.fixed[hard]].astype(np.int64)
+    if isinstance(order, str):
+        if order == "area":
+            return movable[np.argsort(-netlist.node_area[movable], kind="stable")]
+        if order == "netlist":
+            return movable
+        if order == "random":
+            return (rng or np.random.default_rng()).permutation(movable)
+        raise ValueError(f"unknown macro order {order!r} (expected one of {', '.join(ORDERS)} or a list of macros)")
+    ids = np.array([netlist.node_id(m) if isinstance(m, str) else int(m) for m in order], dtype=np.int64)
+    if ids.size != movable.size or not np.array_equal(np.sort(ids), np.sort(movable)):
+        raise ValueError(f"an explicit order must list each of the {movable.size} movable hard macros once")
+    return ids
+
+
+class SequentialPlacer:
+    """Places the macros of ``order`` one after another on legal grid cells.
+
+    Args:
+        model: Cost model of the netlist and floorplan.
+        start: Where everything else is (soft macros, ports, fixed macros). The macros of
+            ``order`` are taken off the canvas; the placement itself is not modified.
+        order: Hard macros to place, in order (see :func:`placement_order`).
+        weights: Weights of the proxy cost.
+        spacing: Clearance (µm) kept between hard macros and from blockages.
+
+    Attributes:
+        cost: The proxy cost of the placement so far, kept up to date.
+        step: How many macros of the order are placed.
+        cover: Fraction of each grid cell (``rows x cols``) under hard macros and blockages.
+    """
+
+    def __init__(
+        self,
+        model: CostModel,
+        start: Placement,
+        order: np.ndarray,
+        weights: CostWeights | None = None,
+        spacing: float = 0.0,
+    ) -> None:
+        netlist, floorplan = model.netlist, model.floorplan
+        self.model, self.floorplan = model, floorplan
+        self.order = np.asarray(order, dtype=np.int64)
+        self.spacing = spacing
+        placement = start.copy()
+        placement.x[self.order] = placement.y[self.order] = math.nan
+        self.cost = IncrementalCost(model, placement, weights)
+        hard = netlist.nodes_of(NodeKind.HARD_MACRO)
+        fixed = hard[placement.is_placed[hard]]
+        fixed_boxes = obstacle_boxes(
+            floorplan, placement.x[fixed], placement.y[fixed], netlist.node_width[fixed], netlist.node_height[fixed]
+        )
+        self._boxes = np.empty((len(fixed_boxes) + self.order.size, 4))
+        self._boxes[: len(fixed_boxes)] = fixed_boxes
+        self._n_boxes = len(fixed_boxes)
+        self.cover = np.zeros((floorplan.rows, floorplan.cols))  # fraction of each cell under obstacles
+        self._add_cover(self._boxes[: self._n_boxes])
+        self._xs = (np.arange(floorplan.cols) + 0.5) * floorplan.cell_width
+        self._ys = (np.arange(floorplan.rows) + 0.5) * floorplan.cell_height
+        self.step = 0
+        self._mask: np.ndarray | None = None
+
+    # ---------------------------------------------------------------- reading
+    @property
+    def done(self) -> bool:
+        """Whether every macro of the order is placed."""
+        return self.step >= self.order.size
+
+    @property
+    def current(self) -> int | None:
+        """The node to place next (``None`` when done)."""
+        return None if self.done else int(self.order[self.step])
+
+    @property
+    def obstacles(self) -> np.ndarray:
+        """Boxes ``(x_min, y_min, x_max, y_max)`` of the blockages and the hard macros on the canvas."""
+        return self._boxes[: self._n_boxes]
+
+    def placement(self) -> Placement:
+        """A copy of the current placement."""
+        return self.cost.placement()
+
+    def legal_mask(self, node: int | None = None) -> np.ndarray:
+        """Cells (``rows x cols`` booleans) where ``node`` (default: the current macro) may go now.
+
+        The current macro's mask is computed once per step and shared (do not modify it).
+        """
+        if node is None:
+            if self.done:
+                return np.zeros((self.floorplan.rows, self.floorplan.cols), dtype=bool)
+            if self._mask is None:
+                self._mask = self.legal_mask(self.current)
+            return self._mask
+        nl = self.model.netlist
+        return legal_cells(self.floorplan, nl.node_width[node], nl.node_height[node], self.obstacles, self.spacing)
+
+    def wirelength_increments(self, orientation: int | None = None) -> np.ndarray:
+        """Weighted wirelength change (µm) if the current macro went to each cell, ``rows x cols``."""
+        if self.done:
+            raise RuntimeError("every macro is placed")
+        along_x, along_y = self.cost.wirelength_increments(self.current, self._xs, self._ys, orientation)
+        return along_y[:, None] + along_x[None, :]
+
+    def unplaceable(self) -> list[int]:
+        """Macros of the order that fit nowhere even on the canvas as it was at the start."""
+        return [int(node) for node in self.order if not self.legal_mask(int(node)).any()]
+
+    # --------------------------------------------------------------- changing
+    def place(self, cell: int, orientation: int | None = None) -> float:
+        """Put the current macro on grid cell ``cell`` (``col + row * cols``); returns the proxy cost.
+
+        Raises:
+            ValueError: The cell is off the grid or not legal for the macro.
+            RuntimeError: Every macro is already placed.
+        """
+        node = self.current
+        if node is None:
+            raise RuntimeError("every macro is placed")
+        if not 0 <= cell < self.floorplan.cols * self.floorplan.rows or not self.legal_mask().flat[cell]:
+            raise ValueError(f"cell {cell} is not legal for {self.model.netlist.node_names[node]}")
+        x, y = cell_centre(self.floorplan, cell)
+        total = self.cost.place(node, x, y, orientation)
+        nl = self.model.netlist
+        w, h = nl.node_width[node], nl.node_height[node]
+        self._boxes[self._n_boxes] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+        self._add_cover(self._boxes[self._n_boxes : self._n_boxes + 1])
+        self._n_boxes += 1
+        self.step += 1
+        self._mask = None
+        return total
+
+    def _add_cover(self, boxes: np.ndarray) -> None:
+        fp = self.floorplan
+        add_cover(boxes, fp.cell_width, fp.cell_height, fp.cols, fp.rows, self.cover)
+
+
+def flip_to_best(cost: IncrementalCost, nodes: Sequence[int], orientations: Sequence[int] = FLIPS) -> float:
+    """Give each node in turn the orientation (of ``orientations``) with the lowest proxy cost.
+
+    Footprints do not change, so legality is kept. Returns the final proxy cost.
+    """
+    best = cost.proxy_cost
+    for node in nodes:
+        keep = cost.location(int(node))[2]
+        for orientation in orientations:
+            if orientation != keep and cost.flip(int(node), int(orientation)) < best:
+                best, keep = cost.proxy_cost, int(orientation)
+        best = cost.flip(int(node), keep)
+    return best
