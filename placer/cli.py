@@ -115,7 +115,7 @@ def _eval(args: argparse.Namespace) -> int:
     for term, weight in zip(COST_TERMS, weights, strict=True):
         cost = getattr(report, term)
         recorded = design.recorded_costs.get(term)
-        shown = "-" if recorded is None else format_number(recorded)
+        shown = "-" if recorded is None else f"{recorded:.6f}"  # headers may hold full precision
         print(f"{term:<17}{cost:>12.6f}{format_number(weight):>9}{weight * cost:>12.6f}{shown:>11}")
     print(f"{'proxy_cost':<17}{report.proxy_cost:>12.6f}")
     print(f"\nwirelength     {report.wirelength:.3f} um")
