@@ -64,3 +64,9 @@ def test_the_rule_catches_an_upward_import():
     assert not allowed("placer", "torch")
     assert not allowed("envs", "placer.agent")
     assert allowed("envs", "placer.cost")
+
+
+def test_only_the_plot_module_imports_matplotlib():
+    importers = [p.relative_to(ROOT).as_posix() for p in SOURCES
+                 if any(m.split(".")[0] == "matplotlib" for m in imports(p))]  # fmt: skip
+    assert importers in ([], ["placer/plot.py"])

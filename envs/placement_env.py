@@ -1,0 +1,290 @@
+"""``MacroPlacement-v0``: place a netlist's hard macros one per step on a grid, with action masks.
+
+An episode puts the movable hard macros down in order (area descending, as Circuit
+Training does, unless asked otherwise), each with its centre on a grid cell. After the
+last one, the soft macros (std-cell clusters) are placed by force-directed placement and
+the episode's result is the proxy cost of the whole placement.
+
+Actions index the padded ``max_grid x max_grid`` map (see :mod:`envs.observation`):
+``action = row * max_grid + col`` in map coordinates, times 4 orientations when the
+orientation is part of the action (``action = k * max_grid**2 + cell`` with ``k`` in
+N, FN, S, FS). :meth:`MacroPlacementEnv.action_masks` gives the legal ones. Every action
+is accepted: an illegal one ends the episode with ``-infeasible_penalty`` and
+``info["infeasible"] = True``, and so does a macro that finds no legal cell.
+
+Rewards (``reward=``):
+
+* ``"terminal"`` (Circuit Training's): 0 per step, minus the final proxy cost at the end.
+* ``"dense"``: minus the increase of the wirelength cost at each step, and at the end
+  minus the rest of the final proxy cost (final proxy cost minus the wirelength cost
+  before the soft macros moved). An episode's return is then minus the final proxy cost
+  plus a constant of the design (the wirelength cost at the start), so both rewards rank
+  placements the same way; the dense one tells each step what it did.
+
+Both are in proxy-cost units, which are normalised per design (wirelength over
+``(W + H) x nets``, densities and congestion as ratios), so one policy can train across
+designs of any size.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import netlists
+from envs.observation import ObservationBuilder
+from netlists import Design, Floorplan, Netlist, NodeKind, Placement
+from netlists.loader import DEFAULT
+from netlists.plc import write_plc
+from placer.cost import CostModel, CostReport, CostWeights
+from placer.fd import FDSchedule, place_soft_macros
+from placer.raster import layout_image
+from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order
+
+REWARDS = ("terminal", "dense")
+ORIENTATION_MODES = ("fixed", "action", "post")
+FD_SCHEDULES = {"electrostatic": FDSchedule.electrostatic, "circuit_training": FDSchedule.circuit_training}
+
+
+def _load_design(netlist: str | Path | Design | Netlist, plc: str | Path | None, floorplan: Floorplan | None) -> Design:
+    if isinstance(netlist, Design):
+        return netlist
+    if isinstance(netlist, Netlist):
+        n = netlist.n_nodes
+        empty = Placement.unplaced(n)
+        return Design(netlist, floorplan or Floorplan.default_for(netlist), empty)
+    return netlists.load(netlist, plc=plc)
+
+
+def _fd_schedule(schedule: FDSchedule | str | None) -> FDSchedule | None:
+    if schedule is None or isinstance(schedule, FDSchedule):
+        return schedule
+    if schedule not in FD_SCHEDULES:
+        raise ValueError(f"unknown fd_schedule {schedule!r} (expected one of {', '.join(FD_SCHEDULES)} or None)")
+    return FD_SCHEDULES[schedule]()
+
+
+class MacroPlacementEnv(gym.Env):
+    """Macro placement as a gymnasium environment (see the module docstring).
+
+    Args:
+        netlist: A netlist file or folder, a bundled design name, a :class:`Design`, or a
+            :class:`Netlist` (with ``floorplan``).
+        plc: Placement file giving the floorplan and where fixed macros, ports and soft
+            macros start (the design folder's own by default; see :func:`netlists.load`).
+        floorplan: Canvas and grid when ``netlist`` is a bare :class:`Netlist`.
+        reward: ``"terminal"`` or ``"dense"``.
+        order: Macro order: ``"area"``, ``"netlist"``, ``"random"`` (new each episode) or an explicit list.
+        orientation: ``"fixed"`` (macros keep their orientation), ``"action"`` (the action
+            picks N, FN, S or FS) or ``"post"`` (after the last macro, each takes the best of those four).
+        fd_schedule: How soft macros are placed at the end: ``"electrostatic"`` (default),
+            ``"circuit_training"``, an :class:`FDSchedule`, or ``None`` to leave them where they started.
+        weights: Weights of the proxy cost (1, 0.5, 0.5 by default).
+        infeasible_penalty: Reward of a step that ends the episode infeasibly (Circuit Training: 4).
+        max_grid: Side of the padded grid; one policy serves every design up to it.
+        spacing: Clearance (µm) between hard macros (Circuit Training uses 0.1).
+        render_mode: ``"rgb_array"``, ``"human"`` or ``None``.
+        render_size: Pixels along the longer canvas side of rendered frames.
+
+    Soft macros start where the placement file puts them; those it leaves unplaced are
+    placed once, by force-directed placement around the fixed macros, when the env is built.
+    """
+
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 8}
+
+    def __init__(
+        self,
+        netlist: str | Path | Design | Netlist = "ariane133",
+        plc: str | Path | None = DEFAULT,
+        *,
+        floorplan: Floorplan | None = None,
+        reward: str = "terminal",
+        order: str | list[int | str] = "area",
+        orientation: str = "fixed",
+        fd_schedule: FDSchedule | str | None = "electrostatic",
+        weights: CostWeights | None = None,
+        infeasible_penalty: float = 4.0,
+        max_grid: int = 128,
+        spacing: float = 0.0,
+        render_mode: str | None = None,
+        render_size: int = 512,
+    ) -> None:
+        if reward not in REWARDS:
+            raise ValueError(f"unknown reward {reward!r} (expected one of {', '.join(REWARDS)})")
+        if orientation not in ORIENTATION_MODES:
+            raise ValueError(f"unknown orientation {orientation!r} (expected one of {', '.join(ORIENTATION_MODES)})")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"unknown render_mode {render_mode!r}")
+        self.design = _load_design(netlist, plc, floorplan)
+        self.reward_mode, self.orientation_mode, self.order = reward, orientation, order
+        self.fd_schedule = _fd_schedule(fd_schedule)
+        self.weights = weights or CostWeights()
+        self.infeasible_penalty = float(infeasible_penalty)
+        self.spacing = spacing
+        self.render_mode, self.render_size = render_mode, render_size
+        nl, fp = self.design.netlist, self.design.floorplan
+        self.model = CostModel(nl, fp)
+        self._start = self._starting_placement()
+        self._placer = self._new_placer(placement_order(nl, self._start, order, np.random.default_rng(0)))
+        if self._placer.order.size == 0:
+            raise ValueError(f"{nl.name} has no movable hard macro to place")
+        stuck = self._placer.unplaceable()
+        if stuck:
+            name = nl.node_names[stuck[0]]
+            raise ValueError(f"{nl.name}: hard macro {name} fits nowhere on the {fp.width} x {fp.height} canvas")
+        self.observations = ObservationBuilder(self._placer, max_grid)
+        self.observation_space = self.observations.space
+        self.max_grid = max_grid
+        n_orient = len(FLIPS) if orientation == "action" else 1
+        self.action_space = gym.spaces.Discrete(n_orient * max_grid * max_grid)
+        self._final: Placement | None = None
+        self._report: CostReport | None = None
+        self._over = False
+        self._figure = None
+
+    # ------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start an episode: every movable hard macro off the canvas; returns ``(observation, info)``."""
+        super().reset(seed=seed)
+        order = placement_order(self.design.netlist, self._start, self.order, self.np_random)
+        self._placer = self._new_placer(order)
+        self._final, self._report, self._over = None, None, False
+        self._refresh()
+        if self.render_mode == "human":
+            self.render()
+        return self._observation, {"macros": int(order.size)}
+
+    def step(self, action):
+        """Place the current macro as ``action`` says; returns gymnasium's five-tuple."""
+        if self._over:
+            raise RuntimeError("the episode is over; call reset()")
+        placer = self._placer
+        info: dict[str, Any] = {"step": placer.step}
+        action = int(action)
+        if not (0 <= action < self.action_space.n and self._action_mask[action]):
+            return self._end_infeasible(info, f"action {action} is not legal")
+        cells = self.max_grid * self.max_grid
+        orient_index, map_cell = divmod(action, cells)
+        row, col = divmod(map_cell, self.max_grid)
+        cell = (row - self.observations.row0) * self.design.floorplan.cols + (col - self.observations.col0)
+        orientation = int(FLIPS[orient_index]) if self.orientation_mode == "action" else None
+        before = placer.cost.wirelength_cost
+        placer.place(cell, orientation)
+        reward = 0.0 if self.reward_mode == "terminal" else before - placer.cost.wirelength_cost
+        terminated = placer.done
+        if terminated:
+            reward += self._finish(info)
+        else:
+            self._refresh()
+            if not self._action_mask.any():
+                return self._end_infeasible(info, "no legal cell for the next macro")
+        if self.render_mode == "human":
+            self.render()
+        return self._observation, reward, terminated, False, info
+
+    def action_masks(self) -> np.ndarray:
+        """Legal actions (booleans over the action space), for sb3-contrib's ``MaskablePPO``."""
+        return self._action_mask.copy()
+
+    def render(self):
+        """The layout so far: an ``(H, W, 3)`` ``uint8`` image (``"rgb_array"``) or a window (``"human"``)."""
+        if self.render_mode is None:
+            gym.logger.warn("render() was called without a render_mode; pass render_mode='rgb_array' or 'human'")
+            return None
+        placer = self._placer
+        last = placer.order[placer.step - 1 : placer.step] if placer.step else ()
+        cells = None if placer.done or self._over else placer.legal_mask()
+        image = layout_image(
+            self.design.netlist, self.design.floorplan, self.placement, self.render_size, highlight=last, cells=cells
+        )
+        if self.render_mode == "rgb_array":
+            return image
+        from placer import plot  # matplotlib only when a window is asked for
+
+        self._figure = plot.show_image(image, self._figure, title=self.design.netlist.name)
+        return None
+
+    def close(self) -> None:
+        """Close the window of ``"human"`` rendering, if any."""
+        if self._figure is not None:
+            from placer import plot
+
+            plot.close(self._figure)
+            self._figure = None
+
+    # --------------------------------------------------------------- results
+    @property
+    def placement(self) -> Placement:
+        """The placement so far; after the last macro, with the soft macros placed."""
+        return (self._final if self._final is not None else self._placer.placement()).copy()
+
+    @property
+    def report(self) -> CostReport | None:
+        """The proxy cost report of the finished episode (``None`` before the end)."""
+        return self._report
+
+    def write_plc(self, path: str | Path) -> None:
+        """Write the current placement as a ``.plc`` file (with its cost terms in the header when finished)."""
+        costs = {}
+        if self._report is not None:
+            costs = {key: getattr(self._report, key) for key in ("wirelength", "wirelength_cost", "congestion_cost",
+                                                                  "density_cost")}  # fmt: skip
+        design = Design(self.design.netlist, self.design.floorplan, self.placement, costs, self.design.source)
+        write_plc(design, path, costs)
+
+    # --------------------------------------------------------------- helpers
+    def _starting_placement(self) -> Placement:
+        """The design's placement with unplaced soft macros put down by FD around the fixed macros."""
+        nl, fp = self.design.netlist, self.design.floorplan
+        start = self.design.placement.copy()
+        hard = nl.nodes_of(NodeKind.HARD_MACRO)
+        movable_hard = hard[~start.fixed[hard]]
+        start.x[movable_hard] = start.y[movable_hard] = math.nan
+        soft = nl.nodes_of(NodeKind.SOFT_MACRO)
+        missing = soft[~start.is_placed[soft]]
+        if missing.size:
+            fd = place_soft_macros(nl, start, fp, self.fd_schedule or FDSchedule.electrostatic())
+            start.x[missing], start.y[missing] = fd.x[missing], fd.y[missing]
+        return start
+
+    def _new_placer(self, order: np.ndarray) -> SequentialPlacer:
+        return SequentialPlacer(self.model, self._start, order, self.weights, self.spacing)
+
+    def _refresh(self) -> None:
+        """Mask and observation for the current macro."""
+        placer = self._placer
+        increments = None if placer.done else placer.wirelength_increments()
+        self._observation = self.observations.build(placer, increments)
+        mask = np.zeros((self.max_grid, self.max_grid), dtype=bool)
+        if not placer.done:
+            mask[self.observations.window] = placer.legal_mask()
+        mask = mask.reshape(-1)
+        self._action_mask = np.tile(mask, len(FLIPS)) if self.orientation_mode == "action" else mask
+
+    def _finish(self, info: dict[str, Any]) -> float:
+        """After the last macro: orientations, soft macros, final cost; returns the rest of the reward."""
+        placer = self._placer
+        last_step = placer.cost.wirelength_cost  # what the dense rewards have accounted for
+        if self.orientation_mode == "post":
+            flip_to_best(placer.cost, placer.order)
+        placement = placer.placement()
+        if self.fd_schedule is not None:
+            placement = place_soft_macros(self.design.netlist, placement, self.design.floorplan, self.fd_schedule)
+        self._final = placement
+        self._report = self.model.evaluate(placement, self.weights)
+        self._over = True
+        self._refresh()
+        info.update(self._report.as_dict(), infeasible=False, placed=int(placer.step))
+        if self.reward_mode == "terminal":
+            return -self._report.proxy_cost
+        return -(self._report.proxy_cost - last_step)
+
+    def _end_infeasible(self, info: dict[str, Any], why: str):
+        self._over = True
+        info.update(infeasible=True, reason=why, placed=int(self._placer.step))
+        observation = {key: value.copy() for key, value in self._observation.items()}  # never hand out one twice
+        return observation, -self.infeasible_penalty, True, False, info
