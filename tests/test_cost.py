@@ -272,3 +272,23 @@ def test_map_views_match_the_report():
     assert np.array_equal(h, report.h_congestion) and np.array_equal(v, report.v_congestion)
     with pytest.raises(ValueError):
         h[0, 0] = 1.0
+
+
+def test_top_mean_is_exact_whatever_the_hint():
+    from placer.cost import kernels
+
+    rng = np.random.default_rng(8)
+    for trial in range(300):
+        n = int(rng.integers(1, 400))
+        values = rng.choice([0.0, 0.5, 1.0], n) if trial % 3 == 0 else rng.exponential(1.0, n)  # ties, or none
+        fraction = float(rng.choice([0.05, 0.1, 0.5]))
+        k = math.floor(fraction * n)
+        expected = np.sort(values)[::-1][:k].mean() if k else values.max()
+        hint = np.array([rng.choice([-np.inf, np.inf, 0.0, float(rng.uniform(0, 2))])])
+        scratch = np.empty(n)
+        for _ in range(3):  # the hint it leaves must work for the next call too
+            got = kernels.top_mean(values, fraction, hint, scratch)
+            assert math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-15), f"trial {trial}"
+            values = values + rng.normal(0.0, 0.01, n) * (trial % 2)
+            k = math.floor(fraction * n)
+            expected = np.sort(values)[::-1][:k].mean() if k else values.max()

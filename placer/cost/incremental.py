@@ -163,10 +163,5 @@ class IncrementalCost:
             s.pin_x, s.pin_y, s.pin_row, s.pin_col, s.pin_cell, s.net_hpwl, m.params, m.int_params,
             s.occupancy, s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, s.stamp, s.firsts,
         )  # fmt: skip
-        self._density = float(k.density_cost(s.occupancy, m.cell_area))
-        self._congestion = float(
-            k.congestion_cost(
-                s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, m.params, m.int_params, s.h_total, s.v_total, s.both
-            )
-        )
+        self._density, self._congestion = m.grid_costs(s)
         return self.proxy_cost

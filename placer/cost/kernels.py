@@ -316,17 +316,36 @@ def congestion_totals(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out):
 
 
 @njit(cache=True)
-def top_mean(values, fraction):
-    """Mean of the ``floor(fraction * n)`` largest values (the largest value when that is 0)."""
+def top_mean(values, fraction, hint, scratch):
+    """Mean of the ``floor(fraction * n)`` largest values (the largest value when that is 0).
+
+    ``hint[0]`` is a value believed to lie below the ``k``-th largest; only the values at or
+    above it are selected among (``scratch`` holds them), which on a slowly changing map is
+    a small fraction of all. When too few values pass, every value is used. The hint is then
+    reset to the ``1.25 k``-th largest value, leaving room for the map to change before the
+    next call. The result does not depend on the hint beyond rounding of the sum.
+    """
     n = values.size
     k = int(np.floor(fraction * n))
     if k == 0:
         return values.max()
-    return np.partition(values, n - k)[n - k :].sum() / k
+    wide = min(n, k + k // 4 + 1)
+    threshold = hint[0]
+    m = 0
+    for i in range(n):
+        if values[i] >= threshold:
+            scratch[m] = values[i]
+            m += 1
+    if m < wide:  # the hint was too high: all the wide top might not have passed
+        scratch[:n] = values
+        m = n
+    top_wide = np.partition(scratch[:m], m - wide)[m - wide :]
+    hint[0] = top_wide.min()
+    return np.partition(top_wide, wide - k)[wide - k :].sum() / k
 
 
 @njit(cache=True)
-def density_cost(occupancy, cell_area):
+def density_cost(occupancy, cell_area, hint, scratch):
     """Circuit Training's density cost: half the mean of the top 10 % cell densities.
 
     With fewer than 10 cells the mean is over the occupied cells instead (density above
@@ -334,19 +353,19 @@ def density_cost(occupancy, cell_area):
     """
     density = occupancy / cell_area
     if density.size >= 10:
-        return 0.5 * top_mean(density, 0.1)
+        return 0.5 * top_mean(density, 0.1, hint, scratch)
     occupied = density[density > EMPTY_DENSITY]
     return 0.5 * occupied.mean() if occupied.size else 0.0
 
 
 @njit(cache=True)
-def congestion_cost(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out, both):
+def congestion_cost(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out, both, hint, scratch):
     """Mean of the top 5 % of the concatenated V and H congestion maps."""
     congestion_totals(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out)
     n = v_out.size
     both[:n] = v_out
     both[n:] = h_out
-    return top_mean(both, 0.05)
+    return top_mean(both, 0.05, hint, scratch)
 
 
 @njit(cache=True)

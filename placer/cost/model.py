@@ -132,6 +132,8 @@ class _State:
         self.hm_raw, self.vm_raw = np.zeros(n), np.zeros(n)
         self.h_total, self.v_total = np.zeros(n), np.zeros(n)
         self.both = np.zeros(2 * n)
+        self.top_hints = np.full(2, -np.inf)  # density, congestion: see kernels.top_mean
+        self.top_scratch = np.empty(max(model.n_cells, 2 * n))
         self.stamp = np.zeros(n + 1, dtype=np.int64)  # per cell, then the visit counter
         self.firsts = np.zeros(int(nl.net_degree.max(initial=0)) + 1, dtype=np.int64)
 
@@ -224,11 +226,12 @@ class CostModel:
 
     def grid_costs(self, state: _State) -> tuple[float, float]:
         """Density cost and congestion cost from a state's maps."""
-        density = float(k.density_cost(state.occupancy, self.cell_area))
+        hints, scratch = state.top_hints, state.top_scratch
+        density = float(k.density_cost(state.occupancy, self.cell_area, hints[0:1], scratch))
         congestion = float(
             k.congestion_cost(
                 state.h_diff, state.v_diff, state.hm_raw, state.vm_raw, self.params, self.int_params,
-                state.h_total, state.v_total, state.both,
+                state.h_total, state.v_total, state.both, hints[1:2], scratch,
             )
         )  # fmt: skip
         return density, congestion
