@@ -292,3 +292,52 @@ def test_top_mean_is_exact_whatever_the_hint():
             values = values + rng.normal(0.0, 0.01, n) * (trial % 2)
             k = math.floor(fraction * n)
             expected = np.sort(values)[::-1][:k].mean() if k else values.max()
+
+
+def test_undo_takes_back_each_kind_of_change_exactly():
+    for seed in range(30):
+        rng = np.random.default_rng(3000 + seed)
+        netlist = random_netlist(rng)
+        floorplan = random_floorplan(rng)
+        placement = random_placement(rng, netlist, floorplan)
+        model = CostModel(netlist, floorplan)
+        inc = IncrementalCost(model, placement)
+        n = netlist.n_nodes
+        for step in range(20):
+            before, total = inc.placement(), inc.proxy_cost
+            terms = (inc.wirelength, inc.density_cost, inc.congestion_cost)
+            action = int(rng.integers(4))
+            x, y = rng.uniform(0, floorplan.width), rng.uniform(0, floorplan.height)
+            if action == 0:
+                inc.move(int(rng.integers(n)), x, y, int(rng.integers(8)))
+            elif action == 1:
+                inc.swap(int(rng.integers(n)), int(rng.integers(n)))
+            elif action == 2:
+                inc.unplace(int(rng.integers(n)))
+            else:
+                nodes = rng.choice(n, min(n, int(rng.integers(1, 5))), replace=False)
+                inc.move_many(nodes, rng.uniform(0, floorplan.width, nodes.size), rng.uniform(0, 99, nodes.size))
+            if rng.random() < 0.5:
+                assert inc.undo() == total, f"seed {seed} step {step}"
+                assert (inc.wirelength, inc.density_cost, inc.congestion_cost) == terms
+                assert inc.placement().equals(before)
+                with pytest.raises(RuntimeError, match="nothing to undo"):
+                    inc.undo()
+        full = model.evaluate(inc.placement())
+        assert close(inc.proxy_cost, full.proxy_cost) and close(inc.congestion_cost, full.congestion_cost)
+
+
+def test_move_many_equals_moves_one_by_one():
+    rng = np.random.default_rng(12)
+    netlist, floorplan = random_netlist(rng), random_floorplan(rng)
+    placement = random_placement(rng, netlist, floorplan)
+    a = IncrementalCost(CostModel(netlist, floorplan), placement)
+    b = IncrementalCost(CostModel(netlist, floorplan), placement)
+    nodes = rng.choice(netlist.n_nodes, min(netlist.n_nodes, 3), replace=False)
+    xs, ys = rng.uniform(0, floorplan.width, nodes.size), rng.uniform(0, floorplan.height, nodes.size)
+    total = a.move_many(nodes, xs, ys)
+    for node, x, y in zip(nodes, xs, ys, strict=True):
+        b.move(int(node), x, y)
+    assert close(total, b.proxy_cost) and a.placement().equals(b.placement())
+    with pytest.raises(ValueError, match="at most 8"):
+        a.move_many(np.arange(9), np.zeros(9), np.zeros(9))

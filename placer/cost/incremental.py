@@ -16,6 +16,8 @@ from netlists.model import ORIENTATION_MATRICES
 from placer.cost import kernels as k
 from placer.cost.model import CostModel, CostReport, CostWeights
 
+STAGE_SLOTS = 8  # nodes per change at most (move_many)
+
 
 class IncrementalCost:
     """A placement whose proxy cost is kept up to date as its nodes move.
@@ -34,9 +36,14 @@ class IncrementalCost:
         kinds = model.netlist.node_kind
         self._is_area = kinds != NodeKind.PORT
         self._is_hard = kinds == NodeKind.HARD_MACRO
-        self._nodes = np.zeros(2, dtype=np.int64)
-        self._x, self._y = np.zeros(2), np.zeros(2)
-        self._orient = np.zeros(2, dtype=np.int64)
+        self._nodes = np.zeros(STAGE_SLOTS, dtype=np.int64)  # the change being applied
+        self._x, self._y = np.zeros(STAGE_SLOTS), np.zeros(STAGE_SLOTS)
+        self._orient = np.zeros(STAGE_SLOTS, dtype=np.int64)
+        self._undo_nodes = np.zeros(STAGE_SLOTS, dtype=np.int64)  # where the last change's nodes were
+        self._undo_x, self._undo_y = np.zeros(STAGE_SLOTS), np.zeros(STAGE_SLOTS)
+        self._undo_orient = np.zeros(STAGE_SLOTS, dtype=np.int64)
+        self._undo_count = 0
+        self._undo_terms = (0.0, 0.0, 0.0)
         self._resync()
 
     def _resync(self) -> None:
@@ -141,6 +148,32 @@ class IncrementalCost:
         self._stage(1, b, ax, ay, None)
         return self._apply(2)
 
+    def move_many(self, nodes, x, y, orientations=None) -> float:
+        """Move up to 8 nodes at once (centres ``x[i], y[i]``); returns the proxy cost."""
+        if len(nodes) > STAGE_SLOTS:
+            raise ValueError(f"at most {STAGE_SLOTS} nodes per change")
+        for slot, node in enumerate(nodes):
+            orientation = None if orientations is None else int(orientations[slot])
+            self._stage(slot, int(node), float(x[slot]), float(y[slot]), orientation)
+        return self._apply(len(nodes))
+
+    def undo(self) -> float:
+        """Take back the last change (move, swap, flip, place, unplace or move_many); returns the proxy cost.
+
+        The cost terms return exactly to their values before that change. Only one change
+        is remembered, so a second ``undo`` raises ``RuntimeError``.
+        """
+        count = self._undo_count
+        if count == 0:
+            raise RuntimeError("nothing to undo")
+        self._nodes[:count] = self._undo_nodes[:count][::-1]  # last moved first, for nodes moved twice
+        self._x[:count], self._y[:count] = self._undo_x[:count][::-1], self._undo_y[:count][::-1]
+        self._orient[:count] = self._undo_orient[:count][::-1]
+        self._move_nodes(count)
+        self._wirelength, self._density, self._congestion = self._undo_terms
+        self._undo_count = 0
+        return self.proxy_cost
+
     def _stage(self, slot: int, node: int, x: float, y: float, orientation: int | None) -> None:
         if not 0 <= node < self.model.netlist.n_nodes:
             raise IndexError(f"node {node} out of range")
@@ -153,9 +186,22 @@ class IncrementalCost:
         self._nodes[slot], self._x[slot], self._y[slot], self._orient[slot] = node, x, y, orientation
 
     def _apply(self, count: int) -> float:
+        s = self._state
+        nodes = self._nodes[:count]
+        self._undo_nodes[:count] = nodes
+        self._undo_x[:count], self._undo_y[:count] = s.x[nodes], s.y[nodes]
+        self._undo_orient[:count] = s.orientation[nodes]
+        self._undo_count = count
+        self._undo_terms = (self._wirelength, self._density, self._congestion)
+        self._wirelength += self._move_nodes(count)
+        self._density, self._congestion = self.model.grid_costs(s)
+        return self.proxy_cost
+
+    def _move_nodes(self, count: int) -> float:
+        """Move the staged nodes, updating every map; returns the wirelength change."""
         m, s = self.model, self._state
         nl = m.netlist
-        self._wirelength += k.move_nodes(
+        return k.move_nodes(
             self._nodes[:count], self._x[:count], self._y[:count], self._orient[:count],
             s.x, s.y, s.orientation, self._is_area, self._is_hard, nl.node_width, nl.node_height,
             m.node_pin_start, m.node_pins, m.node_net_start, m.node_nets, m.pin_node, nl.pin_dx, nl.pin_dy,
@@ -163,5 +209,3 @@ class IncrementalCost:
             s.pin_x, s.pin_y, s.pin_row, s.pin_col, s.pin_cell, s.net_hpwl, m.params, m.int_params,
             s.occupancy, s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, s.stamp, s.firsts,
         )  # fmt: skip
-        self._density, self._congestion = m.grid_costs(s)
-        return self.proxy_cost
