@@ -44,6 +44,16 @@ class IncrementalCost:
         self._undo_orient = np.zeros(STAGE_SLOTS, dtype=np.int64)
         self._undo_count = 0
         self._undo_terms = (0.0, 0.0, 0.0)
+        m, st, nl = model, self._state, model.netlist
+        # Everything the move kernel reads besides the staged change, bound once (a call stays cheap).
+        self._kernel_args = (
+            st.x, st.y, st.orientation, self._is_area, self._is_hard, nl.node_width, nl.node_height,
+            m.node_pin_start, m.node_pins, m.node_net_start, m.node_nets, m.pin_node, nl.pin_dx, nl.pin_dy,
+            ORIENTATION_MATRICES, m.net_start, m.net_pins, m.net_weight, m.route_weight,
+            st.pin_x, st.pin_y, st.pin_row, st.pin_col, st.pin_cell, st.net_hpwl, m.params, m.int_params,
+            st.occupancy, st.h_diff, st.v_diff, st.hm_raw, st.vm_raw, st.stamp, st.firsts,
+        )  # fmt: skip
+        self._score_args = (m.cell_area, st.top_hints, st.top_scratch, st.h_total, st.v_total, st.both)
         self._resync()
 
     def _resync(self) -> None:
@@ -193,19 +203,13 @@ class IncrementalCost:
         self._undo_orient[:count] = s.orientation[nodes]
         self._undo_count = count
         self._undo_terms = (self._wirelength, self._density, self._congestion)
-        self._wirelength += self._move_nodes(count)
-        self._density, self._congestion = self.model.grid_costs(s)
+        delta, self._density, self._congestion = k.move_nodes_scored(
+            nodes, self._x[:count], self._y[:count], self._orient[:count], *self._kernel_args, *self._score_args
+        )
+        self._wirelength += delta
         return self.proxy_cost
 
     def _move_nodes(self, count: int) -> float:
         """Move the staged nodes, updating every map; returns the wirelength change."""
-        m, s = self.model, self._state
-        nl = m.netlist
-        return k.move_nodes(
-            self._nodes[:count], self._x[:count], self._y[:count], self._orient[:count],
-            s.x, s.y, s.orientation, self._is_area, self._is_hard, nl.node_width, nl.node_height,
-            m.node_pin_start, m.node_pins, m.node_net_start, m.node_nets, m.pin_node, nl.pin_dx, nl.pin_dy,
-            ORIENTATION_MATRICES, m.net_start, m.net_pins, m.net_weight, m.route_weight,
-            s.pin_x, s.pin_y, s.pin_row, s.pin_col, s.pin_cell, s.net_hpwl, m.params, m.int_params,
-            s.occupancy, s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, s.stamp, s.firsts,
-        )  # fmt: skip
+        return k.move_nodes(self._nodes[:count], self._x[:count], self._y[:count], self._orient[:count],
+                            *self._kernel_args)  # fmt: skip

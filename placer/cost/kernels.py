@@ -475,3 +475,26 @@ def wirelength_increments(node, orient, xs, ys, node_net_start, node_nets, net_s
         for i in range(ys.size):
             out_y[i] += w * (max(y_hi, ys[i] + oy_hi) - min(y_lo, ys[i] + oy_lo))
     out_x -= current
+
+
+@njit(cache=True)
+def move_nodes_scored(
+    nodes, new_x, new_y, new_orient, node_x, node_y, node_orient, is_area, is_hard, node_w, node_h,
+    node_pin_start, node_pins, node_net_start, node_nets, pin_node, pin_dx, pin_dy, matrices,
+    net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col, pin_cell, net_hpwl,
+    fp, ip, occupancy, h_diff, v_diff, hm_raw, vm_raw, stamp, firsts,
+    cell_area, hints, scratch, h_total, v_total, both,
+):  # fmt: skip
+    """:func:`move_nodes`, then the density and congestion costs: one call per change.
+
+    Returns ``(wirelength change, density cost, congestion cost)``.
+    """
+    delta = move_nodes(
+        nodes, new_x, new_y, new_orient, node_x, node_y, node_orient, is_area, is_hard, node_w, node_h,
+        node_pin_start, node_pins, node_net_start, node_nets, pin_node, pin_dx, pin_dy, matrices,
+        net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col, pin_cell, net_hpwl,
+        fp, ip, occupancy, h_diff, v_diff, hm_raw, vm_raw, stamp, firsts,
+    )  # fmt: skip
+    density = density_cost(occupancy, cell_area, hints[0:1], scratch)
+    congestion = congestion_cost(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_total, v_total, both, hints[1:2], scratch)
+    return delta, density, congestion
