@@ -28,7 +28,6 @@ designs of any size.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +36,13 @@ import numpy as np
 
 import netlists
 from envs.observation import ObservationBuilder
-from netlists import Design, Floorplan, Netlist, NodeKind, Placement
+from netlists import Design, Floorplan, Netlist, Placement
 from netlists.loader import DEFAULT
 from netlists.plc import write_plc
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import FDSchedule, place_soft_macros
 from placer.raster import layout_image
-from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order
+from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order, starting_placement
 
 REWARDS = ("terminal", "dense")
 ORIENTATION_MODES = ("fixed", "action", "post")
@@ -128,7 +127,7 @@ class MacroPlacementEnv(gym.Env):
         self.render_mode, self.render_size = render_mode, render_size
         nl, fp = self.design.netlist, self.design.floorplan
         self.model = CostModel(nl, fp)
-        self._start = self._starting_placement()
+        self._start = starting_placement(nl, fp, self.design.placement, self.fd_schedule)
         self._placer = self._new_placer(placement_order(nl, self._start, order, np.random.default_rng(0)))
         if self._placer.order.size == 0:
             raise ValueError(f"{nl.name} has no movable hard macro to place")
@@ -237,20 +236,6 @@ class MacroPlacementEnv(gym.Env):
         write_plc(design, path, costs)
 
     # --------------------------------------------------------------- helpers
-    def _starting_placement(self) -> Placement:
-        """The design's placement with unplaced soft macros put down by FD around the fixed macros."""
-        nl, fp = self.design.netlist, self.design.floorplan
-        start = self.design.placement.copy()
-        hard = nl.nodes_of(NodeKind.HARD_MACRO)
-        movable_hard = hard[~start.fixed[hard]]
-        start.x[movable_hard] = start.y[movable_hard] = math.nan
-        soft = nl.nodes_of(NodeKind.SOFT_MACRO)
-        missing = soft[~start.is_placed[soft]]
-        if missing.size:
-            fd = place_soft_macros(nl, start, fp, self.fd_schedule or FDSchedule.electrostatic())
-            start.x[missing], start.y[missing] = fd.x[missing], fd.y[missing]
-        return start
-
     def _new_placer(self, order: np.ndarray) -> SequentialPlacer:
         return SequentialPlacer(self.model, self._start, order, self.weights, self.spacing)
 

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from netlists import Netlist, NodeKind, Orientation, Placement
+from netlists import Floorplan, Netlist, NodeKind, Orientation, Placement
 from placer.cost import CostModel, CostWeights, IncrementalCost
+from placer.fd import FDSchedule, place_soft_macros
 from placer.legality import add_cover, cell_centre, legal_cells, obstacle_boxes
 
 ORDERS = ("area", "netlist", "random")
@@ -58,6 +59,27 @@ def placement_order(
     if ids.size != movable.size or not np.array_equal(np.sort(ids), np.sort(movable)):
         raise ValueError(f"an explicit order must list each of the {movable.size} movable hard macros once")
     return ids
+
+
+def starting_placement(
+    netlist: Netlist, floorplan: Floorplan, placement: Placement, schedule: FDSchedule | None = None
+) -> Placement:
+    """Where sequential placement starts: movable hard macros off the canvas, everything else placed.
+
+    Fixed nodes, ports and placed soft macros stay where ``placement`` has them; soft macros
+    it leaves unplaced are put down by force-directed placement (``schedule``, the
+    electrostatic one by default) around the fixed macros.
+    """
+    start = placement.copy()
+    hard = netlist.nodes_of(NodeKind.HARD_MACRO)
+    movable = hard[~start.fixed[hard]]
+    start.x[movable] = start.y[movable] = math.nan
+    soft = netlist.nodes_of(NodeKind.SOFT_MACRO)
+    missing = soft[~start.is_placed[soft]]
+    if missing.size:
+        placed = place_soft_macros(netlist, start, floorplan, schedule or FDSchedule.electrostatic())
+        start.x[missing], start.y[missing] = placed.x[missing], placed.y[missing]
+    return start
 
 
 class SequentialPlacer:
