@@ -1,0 +1,24 @@
+"""Non-RL placers, the yardsticks of every RL result: random, greedy, annealing, coordinate descent.
+
+>>> import netlists
+>>> from placer.baselines import place
+>>> result = place(netlists.load("ariane133"), "greedy")
+>>> result.report.overlap_area
+0.0
+"""
+
+from placer.baselines.annealing import AnnealResult, AnnealSettings, anneal
+from placer.baselines.constructive import PackingError
+from placer.baselines.descent import coordinate_descent
+from placer.baselines.run import METHODS, PlaceResult, place
+
+__all__ = [
+    "METHODS",
+    "AnnealResult",
+    "AnnealSettings",
+    "PackingError",
+    "PlaceResult",
+    "anneal",
+    "coordinate_descent",
+    "place",
+]

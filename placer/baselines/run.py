@@ -1,0 +1,128 @@
+"""One entry point for the non-RL placers: ``place(design, method, ...)`` -> a scored placement."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netlists import Design, Placement
+from placer.baselines.annealing import AnnealSettings, anneal
+from placer.baselines.constructive import (
+    column_packer,
+    greedy_chooser,
+    place_sequentially,
+    random_chooser,
+    row_packer,
+)
+from placer.baselines.descent import coordinate_descent
+from placer.cost import CostModel, CostReport, CostWeights
+from placer.fd import FDSchedule, place_soft_macros
+from placer.sequential import placement_order, starting_placement
+
+METHODS = ("random", "greedy", "sa")
+RANDOM_RETRIES = 3  # fresh random tries before random placement backs off to packing
+
+
+@dataclass
+class PlaceResult:
+    """A placement made by one method, with its proxy cost.
+
+    Attributes:
+        method: ``random``, ``greedy`` or ``sa`` (``+cd`` when coordinate descent followed).
+        placement: Hard macros on legal cells, soft macros placed by force-directed placement.
+        report: Its proxy cost and terms.
+        runtime_s: Wall time of the whole method (s).
+        seed: The seed used.
+        budget_s: The wall-clock budget, if any.
+        moves: Annealing moves tried (0 for the other methods).
+        backed_off: The placer had to fall back to packing to fit every macro.
+    """
+
+    method: str
+    placement: Placement
+    report: CostReport
+    runtime_s: float
+    seed: int
+    budget_s: float | None = None
+    moves: int = 0
+    backed_off: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        """The cost terms (the keys of ``placer eval --json``) and how the result was made."""
+        return {
+            **self.report.as_dict(),
+            "method": self.method,
+            "runtime_s": self.runtime_s,
+            "seed": self.seed,
+            "budget_s": self.budget_s,
+            "moves": self.moves,
+            "backed_off": self.backed_off,
+        }
+
+
+def place(
+    design: Design,
+    method: str = "greedy",
+    *,
+    seconds: float | None = None,
+    moves: int | None = None,
+    seed: int = 0,
+    descent: bool = False,
+    weights: CostWeights | None = None,
+    fd_schedule: FDSchedule | None = None,
+    anneal_settings: AnnealSettings | None = None,
+    progress: Callable[[float, float], None] | None = None,
+) -> PlaceResult:
+    """Place a design's movable hard macros by ``method``, then its soft macros by FD; score it.
+
+    Args:
+        design: The design; fixed macros, ports and placed soft macros start where it has them.
+        method: ``"random"``, ``"greedy"`` or ``"sa"`` (annealing from the greedy placement).
+        seconds: Wall-clock budget of annealing (60 s when neither budget is given).
+        moves: Budget of annealing in moves (repeatable for a seed).
+        seed: Seed of random choices.
+        descent: Run coordinate descent afterwards.
+        weights: Weights of the proxy cost.
+        fd_schedule: How soft macros are placed (the electrostatic schedule by default).
+        anneal_settings: Settings of annealing.
+        progress: For annealing: called with the fraction of the budget used and the best cost.
+
+    Raises:
+        ValueError: An unknown method.
+        PackingError: The macros do not fit on the canvas.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
+    started = time.perf_counter()
+    nl, fp = design.netlist, design.floorplan
+    weights = weights or CostWeights()
+    fd_schedule = fd_schedule or FDSchedule.electrostatic()
+    settings = anneal_settings or AnnealSettings()
+    model = CostModel(nl, fp)
+    start = starting_placement(nl, fp, design.placement, fd_schedule)
+    order = placement_order(nl, start)
+    if method == "random":
+        choosers = [random_chooser(seed + k) for k in range(RANDOM_RETRIES)] + [row_packer, column_packer]
+        backed_off_from = RANDOM_RETRIES
+    else:
+        choosers, backed_off_from = [greedy_chooser, row_packer, column_packer], 1
+    placer, attempt = place_sequentially(model, start, order, choosers, weights, settings.spacing)
+    placement = placer.placement()
+    annealed = 0
+    if method == "sa":
+        if seconds is None and moves is None:
+            seconds = 60.0
+        remaining = None if seconds is None else max(seconds - (time.perf_counter() - started), 0.0)
+        result = anneal(model, placement, seconds=remaining, moves=moves, seed=seed, settings=settings,
+                        weights=weights, fd_schedule=fd_schedule, progress=progress)  # fmt: skip
+        placement, report, annealed = result.placement, result.report, result.moves
+    else:
+        placement = place_soft_macros(nl, placement, fp, fd_schedule)
+        report = model.evaluate(placement, weights)
+    if descent:
+        placement, report = coordinate_descent(model, placement, seed=seed, weights=weights, fd_schedule=fd_schedule,
+                                               spacing=settings.spacing)  # fmt: skip
+    name = method + ("+cd" if descent else "")
+    runtime = time.perf_counter() - started
+    return PlaceResult(name, placement, report, runtime, seed, seconds, annealed, attempt >= backed_off_from)

@@ -1,0 +1,148 @@
+"""Non-RL placers: legal on every design, backing off when crowded, repeatable, better than their start."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from random_designs import random_floorplan, random_netlist, random_placement
+from test_env import hard_macro_violations
+
+import netlists
+from netlists import Design, Floorplan, NodeKind, Placement
+from placer.baselines import AnnealSettings, PackingError, anneal, coordinate_descent, place
+from placer.cost import CostModel
+from placer.fd import FDSchedule
+
+FAST_FD = FDSchedule.circuit_training()
+
+
+def four_quadrants() -> Design:
+    """Four 50 x 50 macros on a 100 x 100 canvas: they fit only one per quadrant.
+
+    Each macro is wired to a port at the centre, so a wirelength-greedy placer puts the
+    first one in the middle and has no room left for the others.
+    """
+    n = 5
+    netlist = netlists.Netlist(
+        name="quadrants",
+        node_names=["m0", "m1", "m2", "m3", "centre"],
+        node_kind=np.array([NodeKind.HARD_MACRO] * 4 + [NodeKind.PORT]),
+        node_width=[50.0] * 4 + [0.0],
+        node_height=[50.0] * 4 + [0.0],
+        node_ref=[""] * n,
+        node_side=[""] * n,
+        node_file_index=np.arange(n),
+        pin_names=[f"p{i}" for i in range(n)],
+        pin_node=np.arange(n),
+        pin_dx=np.zeros(n),
+        pin_dy=np.zeros(n),
+        pin_file_index=np.full(n, -1),
+        net_start=[0, 2, 4, 6, 8],
+        net_pins=[4, 0, 4, 1, 4, 2, 4, 3],
+        net_weight=np.ones(4),
+    )
+    placement = Placement.unplaced(n)
+    placement.x[4] = placement.y[4] = 50.0
+    placement.fixed[4] = True
+    return Design(netlist, Floorplan(100.0, 100.0, 10, 10), placement)
+
+
+@pytest.mark.parametrize("method", ["random", "greedy", "sa"])
+def test_crowded_canvas_backs_off_to_packing_and_stays_legal(method):
+    design = four_quadrants()
+    result = place(design, method, moves=2000, seed=1, fd_schedule=FAST_FD)
+    assert hard_macro_violations(design, result.placement) == []
+    assert result.placement.is_placed[:4].all()
+    assert result.report.overlap_area == pytest.approx(0.0, abs=1e-9)
+
+
+def test_greedy_backs_off_where_its_own_choice_fails():
+    result = place(four_quadrants(), "greedy", fd_schedule=FAST_FD)
+    assert result.backed_off
+    centres = sorted(zip(result.placement.x[:4], result.placement.y[:4], strict=True))
+    assert centres == [(25.0, 25.0), (25.0, 75.0), (75.0, 25.0), (75.0, 75.0)]
+
+
+def test_every_method_is_legal_on_random_designs():
+    rng = np.random.default_rng(5)
+    outcomes = {"placed": 0, "refused": 0}
+    for seed in range(40):
+        netlist = random_netlist(rng)
+        floorplan = random_floorplan(rng)
+        if seed % 2:
+            floorplan = dataclasses.replace(floorplan, width=float(rng.uniform(40, 90)), height=rng.uniform(40, 90))
+        placement = random_placement(rng, netlist, floorplan)
+        placement.fixed[:] = rng.random(netlist.n_nodes) < 0.1
+        design = Design(netlist, floorplan, placement)
+        for method in ("random", "greedy", "sa"):
+            try:
+                result = place(design, method, moves=300, seed=seed, fd_schedule=FAST_FD)
+            except PackingError as error:
+                assert "too full" in str(error)
+                outcomes["refused"] += 1
+                continue
+            outcomes["placed"] += 1
+            assert hard_macro_violations(design, result.placement) == [], f"seed {seed} {method}"
+            hard = netlist.nodes_of(NodeKind.HARD_MACRO)
+            assert result.placement.is_placed[hard[~placement.fixed[hard]]].all()
+    assert outcomes["placed"] >= 60 and outcomes["refused"] >= 3, outcomes
+
+
+def test_same_seed_and_moves_give_the_same_annealing():
+    design = netlists.load("ariane133")
+    a = place(design, "sa", moves=3000, seed=4, fd_schedule=FAST_FD)
+    b = place(design, "sa", moves=3000, seed=4, fd_schedule=FAST_FD)
+    c = place(design, "sa", moves=3000, seed=5, fd_schedule=FAST_FD)
+    assert a.placement.equals(b.placement) and a.report.proxy_cost == b.report.proxy_cost
+    assert not a.placement.equals(c.placement)
+    assert a.moves == 3000
+
+
+def test_annealing_improves_on_greedy_and_uses_the_incremental_cost(monkeypatch):
+    design = netlists.load("ariane133")
+    greedy = place(design, "greedy", fd_schedule=FAST_FD)
+    full = {"count": 0}
+    original = CostModel.new_state
+
+    def counting(self, placement):
+        full["count"] += 1
+        return original(self, placement)
+
+    monkeypatch.setattr(CostModel, "new_state", counting)
+    settings = AnnealSettings(fd_every=10**9)
+    result = place(design, "sa", moves=20_000, seed=0, fd_schedule=FAST_FD, anneal_settings=settings)
+    assert result.report.proxy_cost < greedy.report.proxy_cost - 0.01
+    assert full["count"] <= 6, "a full evaluation per move would be thousands"
+    assert hard_macro_violations(design, result.placement) == []
+
+
+def test_anneal_history_and_fd_period():
+    design = netlists.load("ariane133")
+    start = place(design, "greedy", fd_schedule=FAST_FD)
+    model = CostModel(design.netlist, design.floorplan)
+    result = anneal(model, start.placement, moves=12_000, settings=AnnealSettings(fd_every=2000), fd_schedule=FAST_FD)
+    assert result.fd_runs >= 2 and 0 <= result.fd_kept <= result.fd_runs
+    assert [h[0] for h in result.history] == sorted(h[0] for h in result.history)
+    assert result.history[-1][4] == pytest.approx(result.report.proxy_cost, rel=1e-9)
+    assert result.report.proxy_cost <= start.report.proxy_cost + 1e-12
+
+
+def test_coordinate_descent_never_makes_it_worse_and_stays_legal():
+    design = netlists.load("ariane133")
+    start = place(design, "random", seed=2, fd_schedule=FAST_FD)
+    model = CostModel(design.netlist, design.floorplan)
+    placement, report = coordinate_descent(model, start.placement, epochs=1, radius=2, fd_schedule=FAST_FD)
+    assert report.proxy_cost < start.report.proxy_cost
+    assert report.proxy_cost == pytest.approx(model.evaluate(placement).proxy_cost, rel=1e-12)
+    assert hard_macro_violations(design, placement) == []
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="unknown method"):
+        place(four_quadrants(), "tabu")
+    with pytest.raises(ValueError, match="move_probabilities"):
+        AnnealSettings(move_probabilities=(1.0, 1.0))
+    with pytest.raises(ValueError, match="budget"):
+        anneal(CostModel(four_quadrants().netlist, four_quadrants().floorplan), four_quadrants().placement)
