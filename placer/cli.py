@@ -4,6 +4,7 @@
 ``placer eval DESIGN [--plc PLC] [--weights W,D,C] [--json]``: its proxy cost.
 ``placer cluster FLAT -o CLUSTERED.pb.txt.gz [--plc PLC]``: std cells grouped into soft macros.
 ``placer fd DESIGN --plc PLC -o OUT.plc``: std-cell clusters (or std cells) placed around fixed macros.
+``placer place DESIGN --method {random,greedy,sa} -o OUTDIR``: hard and soft macros placed, with a picture.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ import netlists
 from netlists import Design, NetlistFormatError, NodeKind
 from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
+from netlists.textio import atomic_write
 from placer.analytic import AnalyticSettings, place_analytic
+from placer.baselines import METHODS, PackingError, place
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import FDSchedule, movable_soft_macros, place_soft_macros
+from placer.raster import layout_image
 
 
 class CommandError(Exception):
@@ -185,6 +189,47 @@ def _fd(args: argparse.Namespace) -> int:
     return 0
 
 
+PLACE_FD = {"electrostatic": FDSchedule.electrostatic, "circuit_training": FDSchedule.circuit_training}
+
+
+def _place(args: argparse.Namespace) -> int:
+    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
+        raise CommandError("--budget and --moves must be positive")
+    shown = [-1]
+
+    def progress(fraction: float, best: float) -> None:
+        if not args.json and int(fraction * 10) > shown[0]:
+            shown[0] = int(fraction * 10)
+            print(f"  annealing {fraction:4.0%}  best proxy cost {best:.6f}", file=sys.stderr, flush=True)
+
+    try:
+        result = place(design, args.method, seconds=args.budget, moves=args.moves, seed=args.seed, descent=args.cd,
+                       weights=args.weights, fd_schedule=PLACE_FD[args.fd](), progress=progress)  # fmt: skip
+    except PackingError as error:
+        raise CommandError(str(error)) from None
+    out = Path(args.output)
+    report = result.report
+    costs = {"wirelength": report.wirelength, **{term: getattr(report, term) for term in COST_TERMS}}
+    netlists.write_plc(dataclasses.replace(design, placement=result.placement), out / "placement.plc", costs=costs)
+    from placer import plot  # matplotlib only when a picture is written
+
+    picture = layout_image(design.netlist, design.floorplan, result.placement, size=1024)
+    plot.save_image(picture, out / "layout.png")
+    summary = {"design": design.netlist.name, **result.as_dict()}
+    with atomic_write(out / "cost.json") as handle:
+        handle.write(json.dumps(summary, indent=1) + "\n")
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{result.method}: proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
+          f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f}) in {result.runtime_s:.1f} s"
+          + (f", {result.moves:,} annealing moves" if result.moves else "")
+          + ("; packed to fit the crowded canvas" if result.backed_off else ""))  # fmt: skip
+    print(f"wrote {out / 'placement.plc'}, {out / 'layout.png'} and {out / 'cost.json'}")
+    return 0
+
+
 def _weights_arg(value: str) -> CostWeights:
     """``W,D,C``: weights of wirelength, density and congestion."""
     try:
@@ -270,7 +315,27 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("-o", "--output", required=True, metavar="OUT.plc")
     fd.add_argument("--engine", choices=(*FD_SCHEDULES, "analytic"), default="fd")
     fd.add_argument("--seed", type=int, help="jitter the starting points (fd) or seed the spread (analytic)")
+    placing = commands.add_parser(
+        "place",
+        help="place a design's macros with a non-RL method",
+        description="Place the movable hard macros on legal grid cells (random; greedy: the cell with the "
+        "smallest wirelength increase; sa: simulated annealing from greedy), then the soft macros by "
+        "force-directed placement. Writes OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
+    )
+    placing.add_argument("design", metavar="DESIGN")
+    placing.add_argument("--plc", help="placement file with the floorplan, fixed macros and ports (default: own)")
+    placing.add_argument("--method", choices=METHODS, default="greedy")
+    placing.add_argument("--budget", type=float, metavar="SECONDS", help="annealing wall-clock budget (default 60)")
+    placing.add_argument("--moves", type=int, help="annealing budget in moves (repeatable with --seed)")
+    placing.add_argument("--seed", type=int, default=0)
+    placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
+    placing.add_argument("--fd", choices=tuple(PLACE_FD), default="electrostatic", help="soft-macro FD schedule")
+    placing.add_argument("--weights", type=_weights_arg, default=CostWeights(), metavar="W,D,C",
+                         help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
+    placing.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    placing.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(run=_info)
+    placing.set_defaults(run=_place)
     evaluate.set_defaults(run=_eval)
     cluster.set_defaults(run=_cluster)
     fd.set_defaults(run=_fd)

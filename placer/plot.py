@@ -32,3 +32,23 @@ def close(figure) -> None:
     import matplotlib.pyplot as plt
 
     plt.close(figure)
+
+
+def save_image(image: np.ndarray, path) -> None:
+    """Write an RGB ``uint8`` image as a PNG, atomically (a temporary file, then a rename)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import matplotlib.image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    os.close(handle)
+    try:
+        matplotlib.image.imsave(tmp, image)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

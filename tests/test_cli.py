@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import matplotlib.image
 import pytest
 
 from placer.cli import main
@@ -145,3 +146,27 @@ def test_cluster_rejects_a_bad_output_name(tmp_path, capsys):
     assert main(["cluster", str(flat), "-o", str(tmp_path / "out.txt")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "must be a .pb.txt" in err
+
+
+def test_place_writes_plc_picture_and_costs_that_eval_agrees_with(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["place", "toy_macro_stdcell", "--method", "sa", "--moves", "500", "--seed", "3", "-o", str(out),
+                 "--json"]) == 0  # fmt: skip
+    result = json.loads(capsys.readouterr().out)
+    assert set(EVAL_KEYS.split()) | {"runtime_s", "method"} <= set(result)
+    assert result["method"] == "sa" and result["moves"] == 500 and result["overlap_area"] == 0.0
+    assert json.loads((out / "cost.json").read_text()) == result
+    image = matplotlib.image.imread(out / "layout.png")
+    assert image.shape[:2] == (512, 1024)
+    assert main(["eval", "toy_macro_stdcell", "--plc", str(out / "placement.plc"), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert abs(evaluated["proxy_cost"] - result["proxy_cost"]) < 1e-12
+    assert main(["place", "macro_tiles_10x10", "--method", "greedy", "--cd", "-o", str(out)]) == 0
+    assert "greedy+cd: proxy cost" in capsys.readouterr().out
+
+
+def test_place_reports_a_canvas_too_full_in_one_line(tmp_path, capsys):
+    assert main(["place", "ariane_one_hard", "--method", "greedy", "-o", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("placer: error:") and "too full" in err and "\n" not in err
+    assert not (tmp_path / "x").exists(), "nothing is written when placing fails"
