@@ -16,7 +16,9 @@ beats the reference, and annealing's moves per second) and ``OUT/proxy.png``.
 Designs: ``ariane133`` (bundled, clustered by Circuit Training's flow, ``legalized.plc``
 floorplan), and the flat designs of ``DATA/flat/`` clustered by ``placer.cluster``
 (``ariane133_ng45``, ``ariane136_ng45``, ``mempool_tile_ng45``) on a floorplan with the
-die of the file and Ariane133's grid-cell size and routing model.
+die of the file and Ariane133's grid-cell size and routing model; and generated designs
+``synthetic-N`` (``netlists.synthetic``, the spec drawn with seed ``N``), which have no
+reference placement.
 """
 
 from __future__ import annotations
@@ -28,8 +30,11 @@ import os
 import statistics
 from pathlib import Path
 
+import numpy as np
+
 import netlists
 from netlists import Design
+from netlists.synthetic import SyntheticSpec, generate
 from placer import plot
 from placer.baselines import place
 from placer.cluster import cluster_netlist
@@ -43,7 +48,9 @@ REFERENCE = "reference"
 
 
 def load_design(name: str, data: Path) -> Design:
-    """A bundled design by name, or a flat design of ``data/flat`` clustered on Ariane133's grid and routing."""
+    """A bundled design, a generated one (``synthetic-N``), or a flat design of ``data/flat`` clustered."""
+    if name.startswith("synthetic-"):
+        return generate(SyntheticSpec.sample(np.random.default_rng(int(name.split("-")[1]))))
     if name not in FLAT:
         return netlists.load(name)
     flat = netlists.load(data / "flat" / name / FLAT[name])
@@ -127,7 +134,7 @@ def main() -> None:
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for name in args.designs.split(","):
         design = load_design(name, Path(args.data))
-        if (name, REFERENCE, "", "") not in finished:
+        if (name, REFERENCE, "", "") not in finished and not name.startswith("synthetic-"):
             report = CostModel(design.netlist, design.floorplan).evaluate(design.placement)
             append_row(results, row_of(name, REFERENCE, "", "", report, 0.0, 0))
             print(f"{name}: reference placement {report.proxy_cost:.4f}", flush=True)
