@@ -39,6 +39,7 @@ from envs.observation import ObservationBuilder
 from netlists import Design, Floorplan, Netlist, Placement
 from netlists.loader import DEFAULT
 from netlists.plc import write_plc
+from netlists.synthetic import SyntheticSpec, generate
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import FDSchedule, place_soft_macros
 from placer.raster import layout_image
@@ -49,9 +50,18 @@ ORIENTATION_MODES = ("fixed", "action", "post")
 FD_SCHEDULES = {"electrostatic": FDSchedule.electrostatic, "circuit_training": FDSchedule.circuit_training}
 
 
-def _load_design(netlist: str | Path | Design | Netlist, plc: str | Path | None, floorplan: Floorplan | None) -> Design:
+SYNTHETIC = "synthetic:"
+"""``netlist="synthetic:N"``: the generated design of :meth:`SyntheticSpec.sample` with seed ``N``."""
+
+
+def _load_design(
+    netlist: str | Path | Design | Netlist, plc: str | Path | None, floorplan: Floorplan | None, max_grid: int
+) -> Design:
     if isinstance(netlist, Design):
         return netlist
+    if isinstance(netlist, str) and netlist.startswith(SYNTHETIC):
+        seed = int(netlist.removeprefix(SYNTHETIC))
+        return generate(SyntheticSpec.sample(np.random.default_rng(seed), max_grid=max(16, min(max_grid, 128))))
     if isinstance(netlist, Netlist):
         n = netlist.n_nodes
         empty = Placement.unplaced(n)
@@ -71,8 +81,9 @@ class MacroPlacementEnv(gym.Env):
     """Macro placement as a gymnasium environment (see the module docstring).
 
     Args:
-        netlist: A netlist file or folder, a bundled design name, a :class:`Design`, or a
-            :class:`Netlist` (with ``floorplan``).
+        netlist: A netlist file or folder, a bundled design name, ``"synthetic:N"`` (the
+            generated design of seed ``N``, its grid at most ``max_grid``), a :class:`Design`,
+            or a :class:`Netlist` (with ``floorplan``).
         plc: Placement file giving the floorplan and where fixed macros, ports and soft
             macros start (the design folder's own by default; see :func:`netlists.load`).
         floorplan: Canvas and grid when ``netlist`` is a bare :class:`Netlist`.
@@ -118,7 +129,7 @@ class MacroPlacementEnv(gym.Env):
             raise ValueError(f"unknown orientation {orientation!r} (expected one of {', '.join(ORIENTATION_MODES)})")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}")
-        self.design = _load_design(netlist, plc, floorplan)
+        self.design = _load_design(netlist, plc, floorplan, max_grid)
         self.reward_mode, self.orientation_mode, self.order = reward, orientation, order
         self.fd_schedule = _fd_schedule(fd_schedule)
         self.weights = weights or CostWeights()

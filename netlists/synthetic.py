@@ -54,6 +54,7 @@ class SyntheticSpec:
             is kept within 16-128 cells).
         rent: Rent exponent of the netlist's locality (0.5-0.75 is typical of logic).
         nets_per_node: Nets per macro or cluster.
+        max_grid: Largest grid side (16-128); a finer grid is coarsened to it.
         seed: Seed of everything random.
     """
 
@@ -67,6 +68,7 @@ class SyntheticSpec:
     cells_per_macro: float = 1.5
     rent: float = 0.65
     nets_per_node: float = 10.0
+    max_grid: int = 128
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -76,9 +78,11 @@ class SyntheticSpec:
             raise ValueError("need 0.05 <= utilisation <= 0.95 and 0 < hard_share <= 1")
         if not 0.25 <= self.aspect <= 4.0 or self.cells_per_macro <= 0 or not 0.3 <= self.rent <= 0.95:
             raise ValueError("need 0.25 <= aspect <= 4, cells_per_macro > 0 and 0.3 <= rent <= 0.95")
+        if not 16 <= self.max_grid <= 128:
+            raise ValueError("need 16 <= max_grid <= 128")
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, seed: int | None = None) -> SyntheticSpec:
+    def sample(cls, rng: np.random.Generator, seed: int | None = None, max_grid: int = 128) -> SyntheticSpec:
         """A spec drawn from the ranges of real blocks (10-400 hard macros, utilisation 0.3-0.8)."""
         hard = int(round(math.exp(rng.uniform(math.log(10), math.log(400)))))
         return cls(
@@ -92,6 +96,7 @@ class SyntheticSpec:
             cells_per_macro=float(rng.uniform(0.8, 2.5)),
             rent=float(rng.uniform(0.55, 0.75)),
             nets_per_node=float(rng.uniform(6.0, 14.0)),
+            max_grid=max_grid,
             seed=int(rng.integers(2**31)) if seed is None else seed,
         )
 
@@ -190,8 +195,8 @@ def _ports(count: int, width: float, height: float, rng: np.random.Generator):
 
 def _floorplan(spec: SyntheticSpec, width: float, height: float, macro_width: float) -> Floorplan:
     cell = macro_width / spec.cells_per_macro
-    cols = int(np.clip(round(width / cell), 16, 128))
-    rows = int(np.clip(round(height / cell), 16, 128))
+    cols = int(np.clip(round(width / cell), 16, spec.max_grid))
+    rows = int(np.clip(round(height / cell), 16, spec.max_grid))
     return Floorplan(width, height, cols, rows, **ROUTING)
 
 
