@@ -1,0 +1,1 @@
+"""The placement policy: network, maskable PPO policy, training and zero-shot placement (torch)."""

@@ -1,0 +1,88 @@
+"""The policy network: a small fully convolutional encoder-decoder over the env's grid maps.
+
+It reads the observation of :mod:`envs.observation` (maps ``C x G x G`` scaled to [0, 1],
+and the feature vector) and returns, per sample, one logit per grid cell and orientation
+followed by features for the value head. Every layer is a convolution or acts on pooled
+features, so the same weights serve every grid size; the logits come from a 1 x 1
+convolution at full resolution (a spatial head), never from a dense layer over all cells.
+
+Only the part of the padded map that holds some design of the batch is computed (the
+design sits centred, so this is a crop rounded to multiples of 8 cells): a 24 x 21 design
+in a 128 x 128 map costs about a twentieth of the full map.
+"""
+
+from __future__ import annotations
+
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from torch import nn
+from torch.nn import functional as F
+
+PADDING_LOGIT = -20.0  # logit of cells outside every design of the batch (they are masked anyway)
+
+
+def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1), nn.ReLU())
+
+
+class PlacementNet(BaseFeaturesExtractor):
+    """Encoder-decoder with skip connections and a global context from pooled features and the vector.
+
+    Args:
+        observation_space: The env's ``Dict`` space with ``maps`` and ``vector``.
+        orientations: Logit channels per cell (1, or 4 when the action picks the orientation).
+        width: Channels of the first layer (doubling twice going down).
+        value_features: Size of the features handed to the value head.
+    """
+
+    def __init__(
+        self, observation_space: spaces.Dict, orientations: int = 1, width: int = 16, value_features: int = 64
+    ) -> None:
+        channels, grid, _ = observation_space["maps"].shape
+        if grid % 8:
+            raise ValueError(f"the map side ({grid}) must be a multiple of 8")
+        vector = observation_space["vector"].shape[0]
+        self.grid, self.orientations, self.n_logits = grid, orientations, orientations * grid * grid
+        super().__init__(observation_space, features_dim=self.n_logits + value_features)
+        w = width
+        self.stem, self.down1 = _conv(channels, w), _conv(w, 2 * w, 2)
+        self.down2, self.down3 = _conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w, 2)
+        self.vector = nn.Sequential(nn.Linear(vector, 4 * w), nn.ReLU())
+        self.context = nn.Sequential(nn.Linear(12 * w, 4 * w), nn.ReLU())
+        self.middle = _conv(4 * w, 4 * w)
+        self.up2, self.up1, self.up0 = _conv(8 * w, 2 * w), _conv(4 * w, w), _conv(2 * w, w)
+        self.head = nn.Conv2d(w, orientations, 1)
+        self.value = nn.Sequential(nn.Linear(12 * w, value_features), nn.ReLU())
+        nn.init.normal_(self.head.weight, std=0.01)  # start near uniform over legal cells
+        nn.init.zeros_(self.head.bias)
+
+    def crop(self, grid_channel: th.Tensor) -> tuple[int, int, int, int]:
+        """Rows and columns ``r0, r1, c0, c1`` (multiples of 8) covering every design of the batch."""
+        valid = grid_channel > 0.5
+        rows = th.nonzero(valid.any(dim=2).any(dim=0)).flatten()
+        cols = th.nonzero(valid.any(dim=1).any(dim=0)).flatten()
+        if rows.numel() == 0:
+            return 0, 8, 0, 8
+        r0, r1 = int(rows[0]) // 8 * 8, -(-(int(rows[-1]) + 1) // 8) * 8
+        c0, c1 = int(cols[0]) // 8 * 8, -(-(int(cols[-1]) + 1) // 8) * 8
+        return r0, r1, c0, c1
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        """Logits (flattened ``orientation x row x col``) followed by value features."""
+        maps, vector = observations["maps"], observations["vector"]
+        r0, r1, c0, c1 = self.crop(maps[:, 0])
+        x0 = self.stem(maps[:, :, r0:r1, c0:c1])
+        x1 = self.down1(x0)
+        x2 = self.down2(x1)
+        x3 = self.down3(x2)
+        pooled = th.cat([x3.mean(dim=(2, 3)), x3.amax(dim=(2, 3)), self.vector(vector)], dim=1)
+        context = self.context(pooled)
+        m = self.middle(x3 + context[:, :, None, None])
+        u2 = self.up2(th.cat([F.interpolate(m, scale_factor=2.0), x2], dim=1))
+        u1 = self.up1(th.cat([F.interpolate(u2, scale_factor=2.0), x1], dim=1))
+        u0 = self.up0(th.cat([F.interpolate(u1, scale_factor=2.0), x0], dim=1))
+        logits = maps.new_full((maps.shape[0], self.orientations, self.grid, self.grid), PADDING_LOGIT)
+        logits[:, :, r0:r1, c0:c1] = self.head(u0)
+        value = self.value(th.cat([m.mean(dim=(2, 3)), m.amax(dim=(2, 3)), context], dim=1))
+        return th.cat([logits.flatten(1), value], dim=1)

@@ -1,0 +1,221 @@
+"""Pretraining across designs and fine-tuning on one, with MaskablePPO, checkpoints and resume.
+
+A run folder holds ``run.json`` (what was asked), ``checkpoints/step_<N>.zip`` (written
+atomically every ``checkpoint_every`` steps), ``tb/`` (TensorBoard logs) and, at the end,
+``final.zip``. Asked to resume, a run continues from its newest checkpoint, with the policy,
+the optimizer state and the step count it had, up to the same total of steps.
+
+The policy network is fully convolutional, so weights trained with one map size load into a
+policy for another (:func:`load_policy`); that is how a checkpoint serves designs of any grid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch as th
+from sb3_contrib import MaskablePPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from envs import MacroPlacementEnv, MultiDesignEnv
+from envs.placement_env import SYNTHETIC
+from netlists import NetlistFormatError
+from placer.agent.policy import PlacementPolicy
+
+CHECKPOINT = re.compile(r"step_(\d+)\.zip")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Environment and PPO settings of a run (Circuit Training's PPO: discount 1, no GAE, clip 0.2).
+
+    Attributes:
+        n_envs: Environments stepping in parallel (worker processes when more than one).
+        max_grid: Side of the padded maps (a multiple of 8); designs must fit in it.
+        reward: ``"terminal"`` or ``"dense"`` (see :mod:`envs.placement_env`).
+        fd_schedule: Soft-macro placement at the end of each episode.
+        learning_rate: Adam step size.
+        n_steps: Steps per environment between updates.
+        batch_size: Minibatch size.
+        n_epochs: Passes over each rollout.
+        ent_coef: Entropy bonus.
+        width: Channels of the network's first layer.
+        checkpoint_every: Steps between checkpoints.
+        seed: Seed of the networks, the environments and the design draws.
+        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    """
+
+    n_envs: int = 8
+    max_grid: int = 64
+    reward: str = "terminal"
+    fd_schedule: str = "electrostatic"
+    learning_rate: float = 3e-4
+    n_steps: int = 128
+    batch_size: int = 256
+    n_epochs: int = 4
+    ent_coef: float = 0.01
+    width: int = 16
+    checkpoint_every: int = 10_000
+    seed: int = 0
+    device: str = "auto"
+
+    def ppo_kwargs(self) -> dict[str, object]:
+        """Keyword arguments of ``MaskablePPO``."""
+        return dict(learning_rate=self.learning_rate, n_steps=self.n_steps, batch_size=self.batch_size,
+                    n_epochs=self.n_epochs, gamma=1.0, gae_lambda=1.0, clip_range=0.2, ent_coef=self.ent_coef,
+                    vf_coef=0.5, max_grad_norm=1.0, seed=self.seed, device=self.device,
+                    policy_kwargs={"features_extractor_kwargs": {"width": self.width}})  # fmt: skip
+
+    def env_kwargs(self) -> dict[str, object]:
+        """Keyword arguments of every environment."""
+        return {"max_grid": self.max_grid, "reward": self.reward, "fd_schedule": self.fd_schedule}
+
+
+def _make_env(designs: Sequence[str], env_kwargs: dict[str, object]):
+    return Monitor(MultiDesignEnv(designs, **env_kwargs))
+
+
+def check_designs(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> None:
+    """Build each named (not generated) design's environment here, so a bad one fails in one clear line.
+
+    Raises:
+        ValueError: A design cannot be loaded or placed with these settings (the message names it).
+    """
+    for design in designs:
+        if str(design).startswith(SYNTHETIC):
+            continue
+        try:
+            MacroPlacementEnv(design, **settings.env_kwargs(), **(env_extra or {})).close()
+        except (ValueError, NetlistFormatError) as error:
+            raise ValueError(f"design {design}: {error}") from None
+
+
+def make_vec_env(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
+    """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
+    n = settings.n_envs
+    chunks = [list(designs[i::n]) or list(designs) for i in range(n)] if len(designs) >= n else [list(designs)] * n
+    kwargs = {**settings.env_kwargs(), **(env_extra or {})}
+    factories = [functools.partial(_make_env, chunk, kwargs) for chunk in chunks]
+    vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
+    vec_env.seed(settings.seed)
+    return vec_env
+
+
+def latest_checkpoint(run: Path) -> Path | None:
+    """The run's checkpoint with the most steps, if any."""
+    found = [
+        (int(m.group(1)), p) for p in (run / "checkpoints").glob("step_*.zip") if (m := CHECKPOINT.fullmatch(p.name))
+    ]
+    return max(found)[1] if found else None
+
+
+def save_atomically(model: MaskablePPO, path: Path) -> None:
+    """Save a model so that ``path`` is whole or absent, never half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".zip", dir=path.parent)
+    os.close(handle)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class Checkpoints(BaseCallback):
+    """Saves ``checkpoints/step_<N>.zip`` every ``every`` steps."""
+
+    def __init__(self, run: Path, every: int) -> None:
+        super().__init__()
+        self.run, self.every = run, every
+        self.last = 0
+
+    def _on_training_start(self) -> None:
+        self.last = self.model.num_timesteps
+
+    def _on_step(self) -> bool:
+        if self.model.num_timesteps - self.last >= self.every:
+            self.last = self.model.num_timesteps
+            save_atomically(self.model, self.run / "checkpoints" / f"step_{self.model.num_timesteps}.zip")
+        return True
+
+
+def load_policy(checkpoint: str | Path, env, settings: TrainSettings | None = None) -> MaskablePPO:
+    """A model for ``env`` whose policy weights come from ``checkpoint`` (any map size)."""
+    saved = MaskablePPO.load(checkpoint, device="cpu")
+    width = saved.policy.features_extractor.stem[0].out_channels
+    kwargs = (settings or TrainSettings(width=width)).ppo_kwargs()
+    kwargs["policy_kwargs"] = {"features_extractor_kwargs": {"width": width}}
+    model = MaskablePPO(PlacementPolicy, env, **kwargs)
+    model.policy.load_state_dict(saved.policy.state_dict())
+    return model
+
+
+def train(
+    designs: Sequence[str],
+    timesteps: int,
+    run: str | Path,
+    settings: TrainSettings | None = None,
+    *,
+    start_from: str | Path | None = None,
+    resume: bool = False,
+    progress_bar: bool = True,
+    env_extra: dict | None = None,
+) -> Path:
+    """Train on ``designs`` until ``timesteps`` steps in all; returns the path of ``final.zip``.
+
+    Args:
+        designs: Design names, paths or ``"synthetic:N"``.
+        timesteps: Total environment steps of the run.
+        run: The run folder.
+        settings: Environment and PPO settings.
+        start_from: Weights to start from (fine-tuning); otherwise a fresh policy.
+        resume: Continue from the run's newest checkpoint (a fresh start when there is none).
+        progress_bar: Show SB3's progress bar.
+        env_extra: More keyword arguments of the environments (e.g. ``plc``).
+
+    Raises:
+        ValueError: A design cannot be loaded or placed, or a setting is wrong.
+    """
+    settings = settings or TrainSettings()
+    run = Path(run)
+    started = time.time()
+    check_designs(designs, settings, env_extra)
+    run.mkdir(parents=True, exist_ok=True)
+    vec_env = make_vec_env(designs, settings, env_extra)
+    try:
+        checkpoint = latest_checkpoint(run) if resume else None
+        if checkpoint is not None:
+            model = MaskablePPO.load(checkpoint, env=vec_env, device=settings.device)
+        elif start_from is not None:
+            model = load_policy(start_from, vec_env, settings)
+        else:
+            model = MaskablePPO(PlacementPolicy, vec_env, **settings.ppo_kwargs())
+        model.tensorboard_log = str(run / "tb")
+        record = {"designs": list(designs), "timesteps": timesteps, "settings": dataclasses.asdict(settings),
+                  "start_from": None if start_from is None else str(start_from),
+                  "resumed_from": None if checkpoint is None else checkpoint.name,
+                  "device": str(model.device), "cuda": th.cuda.is_available()}  # fmt: skip
+        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        remaining = max(timesteps - model.num_timesteps, 0)
+        if remaining:
+            model.learn(remaining, callback=Checkpoints(run, settings.checkpoint_every), tb_log_name="ppo",
+                        reset_num_timesteps=checkpoint is None, progress_bar=progress_bar)  # fmt: skip
+        final = run / "final.zip"
+        save_atomically(model, final)
+        record["wall_s"] = time.time() - started
+        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        return final
+    finally:
+        vec_env.close()

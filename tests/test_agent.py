@@ -1,0 +1,163 @@
+"""The placement policy: spatial network, masks respected, training, checkpoints, resume, placing."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch as th
+from sb3_contrib import MaskablePPO
+from test_baselines import four_quadrants
+from test_env import hard_macro_violations
+
+import netlists
+from envs import MacroPlacementEnv
+from placer.agent import cli as train_cli
+from placer.agent.network import PADDING_LOGIT, PlacementNet
+from placer.agent.placing import policy_place
+from placer.agent.policy import PlacementPolicy
+from placer.agent.training import TrainSettings, latest_checkpoint, load_policy, train
+
+TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=1, checkpoint_every=64,
+                     fd_schedule="circuit_training", device="cpu")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("run")
+    final = train(["toy_macro_stdcell", "synthetic:3"], 128, run, TINY, progress_bar=False)
+    return run, final
+
+
+def observation_batch(env: MacroPlacementEnv, n: int) -> dict[str, th.Tensor]:
+    rng = np.random.default_rng(0)
+    maps, vectors = [], []
+    obs, _ = env.reset(seed=0)
+    for _ in range(n):
+        maps.append(obs["maps"])
+        vectors.append(obs["vector"])
+        obs, _, done, _, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+        if done:
+            obs, _ = env.reset()
+    return {"maps": th.tensor(np.stack(maps), dtype=th.float32) / 255, "vector": th.tensor(np.stack(vectors))}
+
+
+def test_the_network_gives_one_logit_per_cell_and_the_same_weights_fit_every_map_size():
+    small = MacroPlacementEnv("ariane133", max_grid=32, fd_schedule=None)
+    large = MacroPlacementEnv("ariane133", max_grid=128, fd_schedule=None)
+    net_small, net_large = PlacementNet(small.observation_space), PlacementNet(large.observation_space)
+    assert sum(p.numel() for p in net_small.parameters()) == sum(p.numel() for p in net_large.parameters())
+    net_large.load_state_dict(net_small.state_dict())
+    batch = observation_batch(large, 3)
+    out = net_large(batch)
+    assert out.shape == (3, 128 * 128 + 64)
+    logits = out[:, : 128 * 128].reshape(3, 128, 128)
+    rows, cols = large.observations.window
+    inside = th.zeros(128, 128, dtype=th.bool)
+    inside[rows, cols] = True
+    assert (logits[:, ~inside] == PADDING_LOGIT).float().mean() > 0.9, "most padding is never computed"
+    assert (logits[:, inside] != PADDING_LOGIT).all(), "every design cell gets a computed logit"
+    with pytest.raises(ValueError, match="multiple of 8"):
+        PlacementNet(MacroPlacementEnv("toy_macro_stdcell", max_grid=36, fd_schedule=None).observation_space)
+
+
+def test_the_policy_has_no_dense_layer_over_cells_and_never_picks_a_masked_cell():
+    env = MacroPlacementEnv("ariane133", max_grid=128, fd_schedule=None, orientation="action")
+    model = MaskablePPO(PlacementPolicy, env, n_steps=64, batch_size=64, seed=0, device="cpu")
+    largest = max(p.numel() for p in model.policy.parameters())
+    assert largest < 100_000, "no Linear(latent, cells) head"
+    rng = np.random.default_rng(1)
+    obs, _ = env.reset(seed=0)
+    for step in range(60):
+        mask = env.action_masks()
+        action, _ = model.predict(obs, action_masks=mask, deterministic=step % 2 == 0)
+        assert mask[int(action)], f"step {step}: masked action {action}"
+        obs, _, done, _, info = env.step(int(action) if rng.random() < 0.8 else int(rng.choice(np.flatnonzero(mask))))
+        assert not done or not info["infeasible"]
+        if done:
+            obs, _ = env.reset()
+
+
+def test_training_runs_end_to_end_with_checkpoints(tiny_run):
+    run, final = tiny_run
+    assert final == run / "final.zip" and final.is_file()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_128.zip", "step_64.zip"]
+    assert latest_checkpoint(run).name == "step_128.zip"
+    record = json.loads((run / "run.json").read_text())
+    assert record["designs"] == ["toy_macro_stdcell", "synthetic:3"] and record["wall_s"] > 0
+    assert any((run / "tb").rglob("events.out.tfevents.*")), "TensorBoard logs"
+    with zipfile.ZipFile(final) as archive:
+        assert "policy.pth" in archive.namelist()
+
+
+def test_resume_continues_from_the_newest_checkpoint_with_its_state(tiny_run, tmp_path):
+    run, _ = tiny_run
+    copy = tmp_path / "run"
+    (copy / "checkpoints").mkdir(parents=True)
+    saved = run / "checkpoints" / "step_64.zip"
+    (copy / "checkpoints" / saved.name).write_bytes(saved.read_bytes())
+    before = MaskablePPO.load(saved, device="cpu")
+    resumed = MaskablePPO.load(train(["toy_macro_stdcell"], 64, copy, TINY, resume=True, progress_bar=False))
+    assert resumed.num_timesteps == 64, "nothing left to do: the state is the checkpoint's"
+    for a, b in zip(before.policy.state_dict().values(), resumed.policy.state_dict().values(), strict=True):
+        assert th.equal(a, b)
+    opt_a, opt_b = before.policy.optimizer.state_dict(), resumed.policy.optimizer.state_dict()
+    assert opt_a["param_groups"] == opt_b["param_groups"]
+    for key, state in opt_a["state"].items():
+        assert all(th.equal(state[k], opt_b["state"][key][k]) for k in state)
+    longer = MaskablePPO.load(train(["toy_macro_stdcell"], 128, copy, TINY, resume=True, progress_bar=False))
+    assert longer.num_timesteps == 128
+    assert json.loads((copy / "run.json").read_text())["resumed_from"] == "step_64.zip"
+
+
+def test_weights_load_into_a_policy_for_another_map_size(tiny_run):
+    _, final = tiny_run
+    env = MacroPlacementEnv("ariane133", max_grid=64, fd_schedule=None)
+    model = load_policy(final, env)
+    saved = MaskablePPO.load(final, device="cpu")
+    for a, b in zip(saved.policy.state_dict().values(), model.policy.state_dict().values(), strict=True):
+        assert th.equal(a, b)
+
+
+def test_policy_place_is_legal_and_falls_back_when_the_policy_runs_out_of_room(tiny_run):
+    _, final = tiny_run
+    design = netlists.load("macro_tiles_10x10")
+    result = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    assert result.method == "rl" and not result.backed_off
+    assert hard_macro_violations(design, result.placement) == []
+    crowded = policy_place(four_quadrants(), final, samples=1, fd_schedule="circuit_training")
+    assert hard_macro_violations(four_quadrants(), crowded.placement) == []
+    assert crowded.backed_off == crowded.method.endswith("->greedy")
+
+
+def test_train_cli_expands_ranges_and_reports_bad_designs_in_one_line(tmp_path, capsys):
+    assert train_cli.expand(["ariane133", "synthetic:2-4"]) == ["ariane133", "synthetic:2", "synthetic:3",
+                                                                 "synthetic:4"]  # fmt: skip
+    code = train_cli.main(["pretrain", "--designs", "nosuch", "--timesteps", "10", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("train.py: error: design nosuch") and "\n" not in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_train_cli_pretrains_with_worker_processes_then_finetunes(tmp_path):
+    pre, tuned = tmp_path / "pre", tmp_path / "ft"
+    common = ["--timesteps", "64", "--max-grid", "32", "--n-steps", "16", "--batch-size", "32", "--epochs", "1",
+              "--fd", "circuit_training", "--device", "cpu", "--no-progress"]  # fmt: skip
+    assert train_cli.main(["pretrain", "--designs", "synthetic:0-2", "--envs", "2", "--out", str(pre), *common]) == 0
+    assert train_cli.main(["finetune", "--from", str(pre / "final.zip"), "--design", "toy_macro_stdcell",
+                           "--envs", "1", "--out", str(tuned), *common]) == 0  # fmt: skip
+    assert json.loads((tuned / "run.json").read_text())["start_from"].endswith("final.zip")
+
+
+def test_train_py_is_the_thin_entry_point():
+    script = Path(__file__).resolve().parents[1] / "train.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "pretrain", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "--timesteps" in done.stdout and "--resume" in done.stdout
