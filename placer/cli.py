@@ -25,7 +25,7 @@ from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
 from netlists.textio import atomic_write
 from placer.analytic import AnalyticSettings, place_analytic
-from placer.baselines import METHODS, PackingError, place
+from placer.baselines import METHODS, PackingError, coordinate_descent, place
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import FDSchedule, movable_soft_macros, place_soft_macros
@@ -204,9 +204,24 @@ def _place(args: argparse.Namespace) -> int:
             print(f"  annealing {fraction:4.0%}  best proxy cost {best:.6f}", file=sys.stderr, flush=True)
 
     try:
-        result = place(design, args.method, seconds=args.budget, moves=args.moves, seed=args.seed, descent=args.cd,
-                       weights=args.weights, fd_schedule=PLACE_FD[args.fd](), progress=progress)  # fmt: skip
+        if args.method == "rl":
+            from placer.agent.placing import policy_place  # torch only when the policy is asked for
+
+            result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
+                                  fd_schedule=args.fd, finetune_steps=args.finetune_steps,
+                                  finetune_source=args.design, finetune_plc=_plc_arg(args.plc))  # fmt: skip
+            if args.cd:
+                model = CostModel(design.netlist, design.floorplan)
+                placement, report = coordinate_descent(model, result.placement, seed=args.seed, weights=args.weights,
+                                                       fd_schedule=PLACE_FD[args.fd]())  # fmt: skip
+                result = dataclasses.replace(result, method=result.method + "+cd", placement=placement, report=report)
+        else:
+            result = place(design, args.method, seconds=args.budget, moves=args.moves, seed=args.seed,
+                           descent=args.cd, weights=args.weights, fd_schedule=PLACE_FD[args.fd](),
+                           progress=progress)  # fmt: skip
     except PackingError as error:
+        raise CommandError(str(error)) from None
+    except FileNotFoundError as error:
         raise CommandError(str(error)) from None
     out = Path(args.output)
     report = result.report
@@ -319,12 +334,16 @@ def build_parser() -> argparse.ArgumentParser:
         "place",
         help="place a design's macros with a non-RL method",
         description="Place the movable hard macros on legal grid cells (random; greedy: the cell with the "
-        "smallest wirelength increase; sa: simulated annealing from greedy), then the soft macros by "
-        "force-directed placement. Writes OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
+        "smallest wirelength increase; sa: simulated annealing from greedy; rl: a trained policy, zero-shot or "
+        "after --finetune-steps), then the soft macros by force-directed placement. Writes "
+        "OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
     )
     placing.add_argument("design", metavar="DESIGN")
     placing.add_argument("--plc", help="placement file with the floorplan, fixed macros and ports (default: own)")
-    placing.add_argument("--method", choices=METHODS, default="greedy")
+    placing.add_argument("--method", choices=(*METHODS, "rl"), default="greedy")
+    placing.add_argument("--checkpoint", help="policy for --method rl (default: the bundled pretrained one)")
+    placing.add_argument("--samples", type=int, default=4, help="rl: episodes to play, the best kept (default 4)")
+    placing.add_argument("--finetune-steps", type=int, default=0, help="rl: fine-tune on the design first")
     placing.add_argument("--budget", type=float, metavar="SECONDS", help="annealing wall-clock budget (default 60)")
     placing.add_argument("--moves", type=int, help="annealing budget in moves (repeatable with --seed)")
     placing.add_argument("--seed", type=int, default=0)
