@@ -17,7 +17,6 @@ import torch as th
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
-from torch.nn import functional as F
 
 PADDING_LOGIT = -20.0  # logit of cells outside every design of the batch (they are masked anyway)
 
@@ -51,6 +50,9 @@ class PlacementNet(BaseFeaturesExtractor):
         self.vector = nn.Sequential(nn.Linear(vector, 4 * w), nn.ReLU())
         self.context = nn.Sequential(nn.Linear(12 * w, 4 * w), nn.ReLU())
         self.middle = _conv(4 * w, 4 * w)
+        self.lift2 = nn.ConvTranspose2d(4 * w, 4 * w, 2, stride=2)  # learnt 2x upsampling (cheaper than resizing)
+        self.lift1 = nn.ConvTranspose2d(2 * w, 2 * w, 2, stride=2)
+        self.lift0 = nn.ConvTranspose2d(w, w, 2, stride=2)
         self.up2, self.up1, self.up0 = _conv(8 * w, 2 * w), _conv(4 * w, w), _conv(2 * w, w)
         self.head = nn.Conv2d(w, orientations, 1)
         self.value = nn.Sequential(nn.Linear(12 * w, value_features), nn.ReLU())
@@ -79,9 +81,9 @@ class PlacementNet(BaseFeaturesExtractor):
         pooled = th.cat([x3.mean(dim=(2, 3)), x3.amax(dim=(2, 3)), self.vector(vector)], dim=1)
         context = self.context(pooled)
         m = self.middle(x3 + context[:, :, None, None])
-        u2 = self.up2(th.cat([F.interpolate(m, scale_factor=2.0), x2], dim=1))
-        u1 = self.up1(th.cat([F.interpolate(u2, scale_factor=2.0), x1], dim=1))
-        u0 = self.up0(th.cat([F.interpolate(u1, scale_factor=2.0), x0], dim=1))
+        u2 = self.up2(th.cat([self.lift2(m), x2], dim=1))
+        u1 = self.up1(th.cat([self.lift1(u2), x1], dim=1))
+        u0 = self.up0(th.cat([self.lift0(u1), x0], dim=1))
         logits = maps.new_full((maps.shape[0], self.orientations, self.grid, self.grid), PADDING_LOGIT)
         logits[:, :, r0:r1, c0:c1] = self.head(u0)
         value = self.value(th.cat([m.mean(dim=(2, 3)), m.amax(dim=(2, 3)), context], dim=1))
