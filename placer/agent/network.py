@@ -18,6 +18,8 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from envs.observation import MAP_CHANNELS
+
 PADDING_LOGIT = -20.0  # logit of cells outside every design of the batch (they are masked anyway)
 
 
@@ -33,10 +35,19 @@ class PlacementNet(BaseFeaturesExtractor):
         orientations: Logit channels per cell (1, or 4 when the action picks the orientation).
         width: Channels of the first layer (doubling twice going down).
         value_features: Size of the features handed to the value head.
+        wirelength_prior: Initial weight of minus the wirelength channel in the logits, so
+            that an untrained policy already leans towards the cells that lengthen wires
+            least (``softmax(-prior * increase)`` over the legal cells, the increase scaled to
+            [0, 1] on the grid); training moves on from there.
     """
 
     def __init__(
-        self, observation_space: spaces.Dict, orientations: int = 1, width: int = 16, value_features: int = 64
+        self,
+        observation_space: spaces.Dict,
+        orientations: int = 1,
+        width: int = 16,
+        value_features: int = 64,
+        wirelength_prior: float = 10.0,
     ) -> None:
         channels, grid, _ = observation_space["maps"].shape
         if grid % 8:
@@ -54,10 +65,15 @@ class PlacementNet(BaseFeaturesExtractor):
         self.lift1 = nn.ConvTranspose2d(2 * w, 2 * w, 2, stride=2)
         self.lift0 = nn.ConvTranspose2d(w, w, 2, stride=2)
         self.up2, self.up1, self.up0 = _conv(8 * w, 2 * w), _conv(4 * w, w), _conv(2 * w, w)
-        self.head = nn.Conv2d(w, orientations, 1)
+        self.head = nn.Conv2d(w + channels, orientations, 1)  # sees the decoder and the raw maps
         self.value = nn.Sequential(nn.Linear(12 * w, value_features), nn.ReLU())
-        nn.init.normal_(self.head.weight, std=0.01)  # start near uniform over legal cells
-        nn.init.zeros_(self.head.bias)
+        for module in self.modules():  # keep activations from fading through the ReLU layers
+            if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.head.weight, std=0.01)
+        with th.no_grad():
+            self.head.weight[:, w + MAP_CHANNELS.index("wirelength")] = -wirelength_prior
 
     def crop(self, grid_channel: th.Tensor) -> tuple[int, int, int, int]:
         """Rows and columns ``r0, r1, c0, c1`` (multiples of 8) covering every design of the batch."""
@@ -85,6 +101,6 @@ class PlacementNet(BaseFeaturesExtractor):
         u1 = self.up1(th.cat([self.lift1(u2), x1], dim=1))
         u0 = self.up0(th.cat([self.lift0(u1), x0], dim=1))
         logits = maps.new_full((maps.shape[0], self.orientations, self.grid, self.grid), PADDING_LOGIT)
-        logits[:, :, r0:r1, c0:c1] = self.head(u0)
+        logits[:, :, r0:r1, c0:c1] = self.head(th.cat([u0, maps[:, :, r0:r1, c0:c1]], dim=1))
         value = self.value(th.cat([m.mean(dim=(2, 3)), m.amax(dim=(2, 3)), context], dim=1))
         return th.cat([logits.flatten(1), value], dim=1)
