@@ -17,7 +17,7 @@ Designs: ``ariane133`` (bundled, clustered by Circuit Training's flow, ``legaliz
 floorplan), and the flat designs of ``DATA/flat/`` clustered by ``placer.cluster``
 (``ariane133_ng45``, ``ariane136_ng45``, ``mempool_tile_ng45``) on a floorplan with the
 die of the file and Ariane133's grid-cell size and routing model; and generated designs
-``synthetic-N`` (``netlists.synthetic``, the spec drawn with seed ``N``), which have no
+``synthetic:N`` (``netlists.synthetic``, the spec drawn with seed ``N``), which have no
 reference placement.
 """
 
@@ -48,9 +48,9 @@ REFERENCE = "reference"
 
 
 def load_design(name: str, data: Path) -> Design:
-    """A bundled design, a generated one (``synthetic-N``), or a flat design of ``data/flat`` clustered."""
-    if name.startswith("synthetic-"):
-        return generate(SyntheticSpec.sample(np.random.default_rng(int(name.split("-")[1]))))
+    """A bundled design, a generated one (``synthetic:N``), or a flat design of ``data/flat`` clustered."""
+    if name.startswith("synthetic:"):
+        return generate(SyntheticSpec.sample(np.random.default_rng(int(name.removeprefix("synthetic:")))))
     if name not in FLAT:
         return netlists.load(name)
     flat = netlists.load(data / "flat" / name / FLAT[name])
@@ -134,7 +134,7 @@ def main() -> None:
     methods, seeds = args.methods.split(","), [int(s) for s in args.seeds.split(",")]
     for name in args.designs.split(","):
         design = load_design(name, Path(args.data))
-        if (name, REFERENCE, "", "") not in finished and not name.startswith("synthetic-"):
+        if (name, REFERENCE, "", "") not in finished and not name.startswith("synthetic:"):
             report = CostModel(design.netlist, design.floorplan).evaluate(design.placement)
             append_row(results, row_of(name, REFERENCE, "", "", report, 0.0, 0))
             print(f"{name}: reference placement {report.proxy_cost:.4f}", flush=True)
