@@ -114,3 +114,20 @@ def save_figure(figure, path) -> None:
             figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     finally:
         plt.close(figure)
+
+
+def training_curves(curves: dict[str, tuple[np.ndarray, np.ndarray]], tags: tuple[str, ...] | None = None):
+    """One panel per logged quantity against environment steps (e.g. from ``placer.agent.logs``)."""
+    import matplotlib.pyplot as plt
+
+    tags = tags or ("rollout/ep_rew_mean", "train/value_loss", "train/entropy_loss", "train/approx_kl")
+    shown = [t for t in tags if t in curves]
+    figure, axes = plt.subplots(1, max(len(shown), 1), figsize=(4 * max(len(shown), 1), 3.2), squeeze=False)
+    for ax, tag in zip(axes[0], shown, strict=False):
+        steps, values = curves[tag]
+        ax.plot(steps, values, lw=1.2)
+        ax.set_title(tag, fontsize="medium")
+        ax.set_xlabel("environment steps")
+        ax.grid(alpha=0.3)
+    figure.tight_layout()
+    return figure

@@ -161,3 +161,17 @@ def test_train_py_is_the_thin_entry_point():
         [sys.executable, str(script), "pretrain", "--help"], capture_output=True, text=True, check=True
     )
     assert "--timesteps" in done.stdout and "--resume" in done.stdout
+
+
+def test_training_logs_read_back_as_curves(tiny_run):
+    from placer import plot
+    from placer.agent.logs import read_scalars
+
+    run, _ = tiny_run
+    curves = read_scalars(run)
+    steps, rewards = curves["rollout/ep_rew_mean"]
+    assert steps.size >= 2 and (np.diff(steps) > 0).all() and np.isfinite(rewards).all()
+    figure = plot.training_curves(curves)
+    assert len(figure.axes) == 4 and figure.axes[0].get_xlabel() == "environment steps"
+    plot.save_figure(figure, run / "curves.png")
+    assert (run / "curves.png").stat().st_size > 1000
