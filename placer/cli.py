@@ -4,7 +4,8 @@
 ``placer eval DESIGN [--plc PLC] [--weights W,D,C] [--json]``: its proxy cost.
 ``placer cluster FLAT -o CLUSTERED.pb.txt.gz [--plc PLC]``: std cells grouped into soft macros.
 ``placer fd DESIGN --plc PLC -o OUT.plc``: std-cell clusters (or std cells) placed around fixed macros.
-``placer place DESIGN --method {random,greedy,sa} -o OUTDIR``: hard and soft macros placed, with a picture.
+``placer place DESIGN --method {random,greedy,sa,rl} -o OUTDIR``: hard and soft macros placed, with a picture.
+``placer plot DESIGN [--plc PLC] -o FILE [--what layout|density|congestion]``: a figure of a placement.
 """
 
 from __future__ import annotations
@@ -245,6 +246,24 @@ def _place(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot(args: argparse.Namespace) -> int:
+    from placer import plot  # matplotlib only for this command
+
+    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    nl, fp = design.netlist, design.floorplan
+    name = f"{nl.name} ({Path(design.plc_source).name if design.plc_source else 'netlist locations'})"
+    if args.what == "layout":
+        figure = plot.layout(nl, fp, design.placement, title=name, names=args.names, flylines=args.flylines)
+    else:
+        if nl.count(NodeKind.STD_CELL):
+            raise CommandError(f"{design.source}: density and congestion maps are for clustered netlists")
+        report = CostModel(nl, fp).evaluate(design.placement)
+        figure = plot.density_map(report, fp) if args.what == "density" else plot.congestion_maps(report, fp)
+    plot.save_figure(figure, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
 def _weights_arg(value: str) -> CostWeights:
     """``W,D,C``: weights of wirelength, density and congestion."""
     try:
@@ -353,6 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
                          help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
     placing.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     placing.add_argument("--json", action="store_true", help="print one JSON object")
+    plotting = commands.add_parser(
+        "plot",
+        help="draw a placement: layout, density or congestion",
+        description="Draw a design's placement as a layout in microns (hard macros with orientation marks, soft "
+        "macros and std cells shaded by area, ports, blockages), or its density or congestion maps. The file "
+        "type follows the suffix (.png or .svg).",
+    )
+    plotting.add_argument("design", metavar="DESIGN")
+    plotting.add_argument("--plc", help="placement file (default: the design's own)")
+    plotting.add_argument("-o", "--output", required=True, metavar="FILE")
+    plotting.add_argument("--what", choices=("layout", "density", "congestion"), default="layout")
+    plotting.add_argument("--names", action="store_true", help="write macro names")
+    plotting.add_argument("--flylines", type=int, default=0, metavar="N", help="draw the N heaviest nets")
+    plotting.set_defaults(run=_plot)
     info.set_defaults(run=_info)
     placing.set_defaults(run=_place)
     evaluate.set_defaults(run=_eval)

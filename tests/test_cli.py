@@ -170,3 +170,10 @@ def test_place_reports_a_canvas_too_full_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("placer: error:") and "too full" in err and "\n" not in err
     assert not (tmp_path / "x").exists(), "nothing is written when placing fails"
+
+
+@pytest.mark.parametrize("what", ["layout", "density", "congestion"])
+def test_plot_writes_a_figure(tmp_path, capsys, what):
+    out = tmp_path / f"{what}.png"
+    assert main(["plot", "ariane133", "--what", what, "--flylines", "3", "-o", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG" and "wrote" in capsys.readouterr().out
