@@ -260,10 +260,8 @@ def layout(
     if flylines:
         _flylines(ax, netlist, placement, flylines)
     if names:
-        for node, xi, yi, wi, hi in zip(hard, x, y, w, h, strict=True):
-            label = netlist.node_names[node].rsplit("/", 1)[-1]
-            ax.text(xi, yi, label, ha="center", va="center", fontsize=4, rotation=90 if hi > wi else 0,
-                    clip_on=True, zorder=7)  # fmt: skip
+        _frame(ax, floorplan, title)  # the scale must be set before fitting text to boxes
+        _names(ax, netlist, hard, x, y, w, h)
     _frame(ax, floorplan, title)
     handles = [Patch(fc=HARD, ec="#1e2838", label="hard macro"), Patch(fc=FIXED, label="fixed macro"),
                Patch(fc="#5aa05a", alpha=0.6, label="soft macros / cells"),
@@ -275,6 +273,20 @@ def layout(
     colorbar = figure.colorbar(shade, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label("soft-macro and std-cell area per unit area")
     return figure
+
+
+def _names(ax, netlist: Netlist, hard, x, y, w, h) -> None:
+    """Each macro's name (last path component) along its longer side, in the largest font that fits it."""
+    figure = ax.figure
+    width_points = ax.get_position().width * figure.get_figwidth() * 72
+    points_per_um = width_points / (ax.get_xlim()[1] - ax.get_xlim()[0])
+    for node, xi, yi, wi, hi in zip(hard, x, y, w, h, strict=True):
+        label = netlist.node_names[node].rsplit("/", 1)[-1]
+        long_side, short_side = max(wi, hi) * points_per_um, min(wi, hi) * points_per_um
+        size = min(6.0, 0.9 * long_side / (0.62 * max(len(label), 1)), 0.8 * short_side)
+        if size >= 2.0:  # smaller is unreadable: leave it out rather than overflow
+            ax.text(xi, yi, label, ha="center", va="center", fontsize=size, rotation=90 if hi > wi else 0,
+                    color="white", zorder=7)  # fmt: skip
 
 
 def _flylines(ax, netlist: Netlist, placement: Placement, count: int) -> None:

@@ -68,3 +68,16 @@ def test_maps_and_comparison_have_labelled_colour_bars(ariane, tmp_path):
     plot.save_figure(figure, tmp_path / "compare.png")
     assert (tmp_path / "density.svg").read_text().startswith("<?xml")
     assert (tmp_path / "compare.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_macro_names_fit_their_macros_and_never_overlap(ariane):
+    design, _ = ariane
+    figure = plot.layout(design.netlist, design.floorplan, design.placement, names=True)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    ax = figure.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert len(boxes) == 133
+    for i, a in enumerate(boxes):
+        assert not any(a.overlaps(b) for b in boxes[i + 1 :]), f"name {i} overlaps another"
+    plot.close(figure)
