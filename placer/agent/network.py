@@ -8,7 +8,7 @@ convolution at full resolution (a spatial head), never from a dense layer over a
 
 Only the part of the padded map that holds some design of the batch is computed (the
 design sits centred, so this is a crop rounded to multiples of 8 cells): a 24 x 21 design
-in a 128 x 128 map costs about a twentieth of the full map.
+in a 128 x 128 map costs about a sixteenth of the full map.
 """
 
 from __future__ import annotations
