@@ -10,8 +10,8 @@ episodes (one most-likely, three sampled) and keep the best. Soft macros are pla
 electrostatic FD schedule everywhere; weights 1 / 0.5 / 0.5. Prints and writes a Markdown
 table (``OUT/results.md``) and ``OUT/results.csv``, with the gap of each row to annealing.
 
-Designs that are not bundled (clustered flat designs) are written under ``OUT/designs`` so
-the training workers can load them. Use designs that were not in the pretraining set to
+Designs that are not bundled (clustered flat and generated designs) are written to a
+temporary folder so the training workers load the very same design. Use designs that were not in the pretraining set to
 measure zero-shot generalisation (the shipped policy was pretrained on ``synthetic:0-199``).
 """
 
@@ -38,7 +38,7 @@ def loadable(name: str, design: Design, out: Path) -> str:
     """A name or folder the training workers can load the very same design from."""
     if name in netlists.bundled_designs():
         return name
-    folder = out / "designs" / name.replace(":", "-")
+    folder = out / name.replace(":", "-")
     netlists.write_pb(design.netlist, design.placement, folder / "netlist.pb.txt.gz")
     netlists.write_plc(design, folder / "initial.plc", costs={})
     return str(folder)
@@ -57,6 +57,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = Path(args.checkpoint) if args.checkpoint else bundled_checkpoint()
     rows = []
+    scratch = tempfile.TemporaryDirectory()  # designs written for the training workers
 
     def record(design: str, method: str, steps: int, wall: float, report) -> None:
         rows.append({"design": design, "method": method, "steps": steps, "wall_s": wall,
@@ -66,7 +67,7 @@ def main() -> None:
 
     for name in args.designs.split(","):
         design = load_design(name, Path(args.data))
-        source = loadable(name, design, out)
+        source = loadable(name, design, Path(scratch.name))
         for method in ("random", "greedy"):
             result = place(design, method)
             record(name, method, 0, result.runtime_s, result.report)
@@ -85,6 +86,7 @@ def main() -> None:
                 budget = wall
         result = place(design, "sa", seconds=budget)
         record(name, f"annealing ({budget:.0f} s)", result.moves, result.runtime_s, result.report)
+    scratch.cleanup()
     with (out / "results.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, FIELDS)
         writer.writeheader()
