@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--reward", choices=("terminal", "dense"), default=defaults.reward)
         command.add_argument("--fd", choices=("electrostatic", "circuit_training"), default=defaults.fd_schedule)
         command.add_argument("--lr", type=float, default=defaults.learning_rate)
+        command.add_argument("--ent-coef", type=float, default=defaults.ent_coef, help="entropy bonus")
         command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
         command.add_argument("--batch-size", type=int, default=defaults.batch_size)
         command.add_argument("--epochs", type=int, default=defaults.n_epochs)
@@ -65,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = TrainSettings(
         n_envs=args.envs, max_grid=args.max_grid, reward=args.reward, fd_schedule=args.fd, learning_rate=args.lr,
+        ent_coef=args.ent_coef,
         n_steps=args.n_steps, batch_size=args.batch_size, n_epochs=args.epochs,
         checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
     )  # fmt: skip
