@@ -175,3 +175,13 @@ def test_training_logs_read_back_as_curves(tiny_run):
     assert len(figure.axes) == 4 and figure.axes[0].get_xlabel() == "environment steps"
     plot.save_figure(figure, run / "curves.png")
     assert (run / "curves.png").stat().st_size > 1000
+
+
+def test_policy_place_can_fine_tune_first(tiny_run):
+    _, final = tiny_run
+    design = netlists.load("toy_macro_stdcell")
+    result = policy_place(design, final, samples=1, fd_schedule="circuit_training", finetune_steps=64,
+                          finetune_source="toy_macro_stdcell", finetune_settings=TINY)  # fmt: skip
+    assert result.method == "rl+finetune" and hard_macro_violations(design, result.placement) == []
+    with pytest.raises(ValueError, match="finetune_source"):
+        policy_place(design, final, finetune_steps=64)
