@@ -41,13 +41,12 @@ from netlists.loader import DEFAULT
 from netlists.plc import write_plc
 from netlists.synthetic import SyntheticSpec, generate
 from placer.cost import CostModel, CostReport, CostWeights
-from placer.fd import FDSchedule, place_soft_macros
+from placer.fd import SCHEDULES, FDSchedule, place_soft_macros
 from placer.raster import layout_image
 from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order, starting_placement
 
 REWARDS = ("terminal", "dense")
 ORIENTATION_MODES = ("fixed", "action", "post")
-FD_SCHEDULES = {"electrostatic": FDSchedule.electrostatic, "circuit_training": FDSchedule.circuit_training}
 
 
 SYNTHETIC = "synthetic:"
@@ -72,9 +71,9 @@ def _load_design(
 def _fd_schedule(schedule: FDSchedule | str | None) -> FDSchedule | None:
     if schedule is None or isinstance(schedule, FDSchedule):
         return schedule
-    if schedule not in FD_SCHEDULES:
-        raise ValueError(f"unknown fd_schedule {schedule!r} (expected one of {', '.join(FD_SCHEDULES)} or None)")
-    return FD_SCHEDULES[schedule]()
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown fd_schedule {schedule!r} (expected one of {', '.join(SCHEDULES)} or None)")
+    return SCHEDULES[schedule]()
 
 
 class MacroPlacementEnv(gym.Env):

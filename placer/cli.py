@@ -29,7 +29,7 @@ from placer.analytic import AnalyticSettings, place_analytic
 from placer.baselines import METHODS, PackingError, coordinate_descent, place
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
-from placer.fd import FDSchedule, movable_soft_macros, place_soft_macros
+from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
 from placer.raster import layout_image
 
 
@@ -190,9 +190,6 @@ def _fd(args: argparse.Namespace) -> int:
     return 0
 
 
-PLACE_FD = {"electrostatic": FDSchedule.electrostatic, "circuit_training": FDSchedule.circuit_training}
-
-
 def _place(args: argparse.Namespace) -> int:
     design = netlists.load(args.design, plc=_plc_arg(args.plc))
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
@@ -214,11 +211,11 @@ def _place(args: argparse.Namespace) -> int:
             if args.cd:
                 model = CostModel(design.netlist, design.floorplan)
                 placement, report = coordinate_descent(model, result.placement, seed=args.seed, weights=args.weights,
-                                                       fd_schedule=PLACE_FD[args.fd]())  # fmt: skip
+                                                       fd_schedule=SCHEDULES[args.fd]())  # fmt: skip
                 result = dataclasses.replace(result, method=result.method + "+cd", placement=placement, report=report)
         else:
             result = place(design, args.method, seconds=args.budget, moves=args.moves, seed=args.seed,
-                           descent=args.cd, weights=args.weights, fd_schedule=PLACE_FD[args.fd](),
+                           descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
                            progress=progress)  # fmt: skip
     except PackingError as error:
         raise CommandError(str(error)) from None
@@ -367,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--moves", type=int, help="annealing budget in moves (repeatable with --seed)")
     placing.add_argument("--seed", type=int, default=0)
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
-    placing.add_argument("--fd", choices=tuple(PLACE_FD), default="electrostatic", help="soft-macro FD schedule")
+    placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")
     placing.add_argument("--weights", type=_weights_arg, default=CostWeights(), metavar="W,D,C",
                          help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
     placing.add_argument("-o", "--output", required=True, metavar="OUTDIR")

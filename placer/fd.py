@@ -282,6 +282,10 @@ def _density_stage(stage: DensityStage, netlist: Netlist, fixed: np.ndarray, io_
         weight *= stage.weight_growth
 
 
+SCHEDULES = {"electrostatic": FDSchedule.electrostatic, "circuit_training": FDSchedule.circuit_training}
+"""The named schedules, as command lines and environments take them."""
+
+
 def movable_soft_macros(netlist: Netlist, placement: Placement) -> np.ndarray:
     """Ids of the soft macros that are not fixed: what force-directed placement moves."""
     soft = netlist.nodes_of(NodeKind.SOFT_MACRO)
