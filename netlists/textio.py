@@ -46,22 +46,33 @@ def line_at(text: str, offset: int) -> int:
 
 
 @contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[str]:
+    """A temporary path beside ``path`` to write to; it replaces ``path`` only if the block succeeds.
+
+    For writers that take a file name (matplotlib, torch). The temporary name ends in
+    ``suffix`` (default: ``path``'s), since some writers pick the format from it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix,
+                                   dir=path.parent)  # fmt: skip
+    os.close(handle)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
 def atomic_write(path: str | Path) -> Iterator[TextIO]:
     """Open ``path`` for writing text so that it appears whole or not at all.
 
     The text goes to a temporary file in the same folder, which replaces ``path`` only
     when the ``with`` block ends without an exception. A ``.gz`` path is gzip-compressed.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if path.suffix == ".gz" else raw
-            with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as handle:
-                yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as raw:
+        binary = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if Path(path).suffix == ".gz" else raw
+        with io.TextIOWrapper(binary, encoding="utf-8", newline="\n") as handle:
+            yield handle

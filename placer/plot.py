@@ -13,34 +13,16 @@ matplotlib is imported inside the functions, so importing this module costs noth
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from netlists import Floorplan, Netlist, NodeKind, Placement
 from netlists.model import ORIENTATION_MATRICES
+from netlists.textio import atomic_path
 
 HARD, FIXED, HIGHLIGHT, BLOCKAGE = "#5a7fbf", "#9a9a9a", "#eb8c28", "#dc5050"
 SOFT_CMAP = "Greens"
-
-
-@contextlib.contextmanager
-def _atomic_path(path) -> Iterator[str]:
-    """A temporary path beside ``path`` to write to; it replaces ``path`` if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def show_image(image: np.ndarray, figure=None, title: str | None = None):
@@ -76,7 +58,7 @@ def save_image(image: np.ndarray, path) -> None:
     """Write an RGB ``uint8`` image as a PNG, atomically."""
     import matplotlib.image
 
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         matplotlib.image.imsave(tmp, image, format="png")
 
 
@@ -124,7 +106,7 @@ def save_figure(figure, path) -> None:
     import matplotlib.pyplot as plt
 
     try:
-        with _atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:
             figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png", bbox_inches="tight")
     finally:
         plt.close(figure)

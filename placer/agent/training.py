@@ -14,9 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 from envs import MacroPlacementEnv, MultiDesignEnv
 from envs.placement_env import SYNTHETIC
 from netlists import NetlistFormatError
+from netlists.textio import atomic_path
 from placer.agent.policy import PlacementPolicy
 
 CHECKPOINT = re.compile(r"step_(\d+)\.zip")
@@ -122,15 +121,8 @@ def latest_checkpoint(run: Path) -> Path | None:
 
 def save_atomically(model: MaskablePPO, path: Path) -> None:
     """Save a model so that ``path`` is whole or absent, never half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".zip", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".zip") as tmp:  # SB3 appends .zip to any other name
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class Checkpoints(BaseCallback):
