@@ -238,10 +238,7 @@ class MacroPlacementEnv(gym.Env):
 
     def write_plc(self, path: str | Path) -> None:
         """Write the current placement as a ``.plc`` file (with its cost terms in the header when finished)."""
-        costs = {}
-        if self._report is not None:
-            costs = {key: getattr(self._report, key) for key in ("wirelength", "wirelength_cost", "congestion_cost",
-                                                                  "density_cost")}  # fmt: skip
+        costs = {} if self._report is None else self._report.header_costs()
         design = Design(self.design.netlist, self.design.floorplan, self.placement, costs, self.design.source)
         write_plc(design, path, costs)
 

@@ -182,7 +182,7 @@ def _fd(args: argparse.Namespace) -> int:
     costs = {}
     if nl.count(NodeKind.STD_CELL) == 0:  # the proxy cost is defined on clustered netlists
         report = CostModel(nl, fp).evaluate(placement)
-        costs = {"wirelength": report.wirelength, **{term: getattr(report, term) for term in COST_TERMS}}
+        costs = report.header_costs()
         print(f"proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
               f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f})")  # fmt: skip
     netlists.write_plc(placed, args.output, costs=costs)
@@ -223,7 +223,7 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     out = Path(args.output)
     report = result.report
-    costs = {"wirelength": report.wirelength, **{term: getattr(report, term) for term in COST_TERMS}}
+    costs = report.header_costs()
     netlists.write_plc(dataclasses.replace(design, placement=result.placement), out / "placement.plc", costs=costs)
     from placer import plot  # matplotlib only when a picture is written
 

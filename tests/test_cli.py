@@ -161,6 +161,8 @@ def test_place_writes_plc_picture_and_costs_that_eval_agrees_with(tmp_path, caps
     assert main(["eval", "toy_macro_stdcell", "--plc", str(out / "placement.plc"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert abs(evaluated["proxy_cost"] - result["proxy_cost"]) < 1e-12
+    for key in ("wirelength", "wirelength_cost", "density_cost", "congestion_cost"):  # the .plc header records them
+        assert evaluated["recorded_costs"][key] == pytest.approx(result[key], rel=1e-12)
     assert main(["place", "macro_tiles_10x10", "--method", "greedy", "--cd", "-o", str(out)]) == 0
     assert "greedy+cd: proxy cost" in capsys.readouterr().out
 

@@ -89,6 +89,10 @@ class CostReport:
         out["weights"] = dataclasses.asdict(self.weights)
         return out
 
+    def header_costs(self) -> dict[str, float]:
+        """The costs a ``.plc`` header records (see :func:`netlists.write_plc`)."""
+        return {key: getattr(self, key) for key in ("wirelength", "wirelength_cost", "density_cost", "congestion_cost")}
+
 
 def separate_congestion_grid(floorplan: Floorplan, routes_per_cell: float = 1000.0) -> Floorplan:
     """The floorplan with Circuit Training's post-2023 congestion grid.
