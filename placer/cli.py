@@ -26,7 +26,7 @@ from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
 from netlists.textio import atomic_write
 from placer.analytic import AnalyticSettings, place_analytic
-from placer.baselines import METHODS, PackingError, coordinate_descent, place
+from placer.baselines import METHODS, PackingError, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
@@ -209,10 +209,7 @@ def _place(args: argparse.Namespace) -> int:
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
                                   finetune_source=args.design, finetune_plc=_plc_arg(args.plc))  # fmt: skip
             if args.cd:
-                model = CostModel(design.netlist, design.floorplan)
-                placement, report = coordinate_descent(model, result.placement, seed=args.seed, weights=args.weights,
-                                                       fd_schedule=SCHEDULES[args.fd]())  # fmt: skip
-                result = dataclasses.replace(result, method=result.method + "+cd", placement=placement, report=report)
+                result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         else:
             result = place(design, args.method, seconds=args.budget, moves=args.moves, seed=args.seed,
                            descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),

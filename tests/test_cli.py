@@ -179,3 +179,12 @@ def test_plot_writes_a_figure(tmp_path, capsys, what):
     out = tmp_path / f"{what}.png"
     assert main(["plot", "ariane133", "--what", what, "--flylines", "3", "-o", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG" and "wrote" in capsys.readouterr().out
+
+
+def test_place_with_the_bundled_policy_then_coordinate_descent(tmp_path, capsys):
+    out = tmp_path / "rl"
+    assert (
+        main(["place", "toy_macro_stdcell", "--method", "rl", "--samples", "1", "--cd", "-o", str(out), "--json"]) == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "rl+cd" and result["overlap_area"] == 0.0 and result["runtime_s"] > 0

@@ -10,7 +10,7 @@
 from placer.baselines.annealing import AnnealResult, AnnealSettings, anneal
 from placer.baselines.constructive import PackingError
 from placer.baselines.descent import coordinate_descent
-from placer.baselines.run import METHODS, PlaceResult, place
+from placer.baselines.run import METHODS, PlaceResult, place, with_descent
 
 __all__ = [
     "METHODS",
@@ -21,4 +21,5 @@ __all__ = [
     "anneal",
     "coordinate_descent",
     "place",
+    "with_descent",
 ]

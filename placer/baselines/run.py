@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,9 +121,29 @@ def place(
     else:
         placement = place_soft_macros(nl, placement, fp, fd_schedule)
         report = model.evaluate(placement, weights)
-    if descent:
-        placement, report = coordinate_descent(model, placement, seed=seed, weights=weights, fd_schedule=fd_schedule,
-                                               spacing=settings.spacing)  # fmt: skip
-    name = method + ("+cd" if descent else "")
     runtime = time.perf_counter() - started
-    return PlaceResult(name, placement, report, runtime, seed, seconds, annealed, attempt >= backed_off_from)
+    result = PlaceResult(method, placement, report, runtime, seed, seconds, annealed, attempt >= backed_off_from)
+    if descent:
+        result = with_descent(design, result, weights=weights, fd_schedule=fd_schedule, spacing=settings.spacing)
+    return result
+
+
+def with_descent(
+    design: Design,
+    result: PlaceResult,
+    *,
+    weights: CostWeights | None = None,
+    fd_schedule: FDSchedule | None = None,
+    spacing: float = 0.0,
+) -> PlaceResult:
+    """``result`` improved by coordinate descent (any method's); ``+cd`` is added to the method.
+
+    The runtime includes the descent; the seed of the macro order is the result's.
+    """
+    started = time.perf_counter()
+    model = CostModel(design.netlist, design.floorplan)
+    placement, report = coordinate_descent(model, result.placement, seed=result.seed, weights=weights,
+                                           fd_schedule=fd_schedule, spacing=spacing)  # fmt: skip
+    runtime = result.runtime_s + time.perf_counter() - started
+    return dataclasses.replace(result, method=result.method + "+cd", placement=placement, report=report,
+                               runtime_s=runtime)  # fmt: skip
