@@ -158,3 +158,27 @@ def flat_design(
     y = np.concatenate([np.full(n_macros, 150.0), np.zeros(n_ports), rng.uniform(5, 195, n_cells)])
     fixed = np.array([k != NodeKind.STD_CELL for k in kinds])
     return netlist, Placement(x, y, np.zeros(n, dtype=np.int8), fixed), floorplan
+
+
+def centre_pin_netlist(name: str, names: list[str], kinds: list[NodeKind], widths: list[float],
+                       heights: list[float], nets: list[list[int]]) -> Netlist:  # fmt: skip
+    """A hand-made netlist: one pin per node at its centre, ``nets`` as node ids (driver first, weight 1)."""
+    n = len(names)
+    return Netlist(
+        name=name,
+        node_names=names,
+        node_kind=np.array(kinds),
+        node_width=widths,
+        node_height=heights,
+        node_ref=[""] * n,
+        node_side=[""] * n,
+        node_file_index=np.arange(n),
+        pin_names=[f"p{i}" for i in range(n)],
+        pin_node=np.arange(n),
+        pin_dx=np.zeros(n),
+        pin_dy=np.zeros(n),
+        pin_file_index=np.full(n, -1),
+        net_start=np.concatenate([[0], np.cumsum([len(net) for net in nets], dtype=np.int64)]),
+        net_pins=[node for net in nets for node in net],
+        net_weight=np.ones(len(nets)),
+    )

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from random_designs import random_floorplan, random_netlist, random_placement
+from random_designs import centre_pin_netlist, random_floorplan, random_netlist, random_placement
 from test_env import hard_macro_violations
 
 import netlists
@@ -25,24 +25,9 @@ def four_quadrants() -> Design:
     first one in the middle and has no room left for the others.
     """
     n = 5
-    netlist = netlists.Netlist(
-        name="quadrants",
-        node_names=["m0", "m1", "m2", "m3", "centre"],
-        node_kind=np.array([NodeKind.HARD_MACRO] * 4 + [NodeKind.PORT]),
-        node_width=[50.0] * 4 + [0.0],
-        node_height=[50.0] * 4 + [0.0],
-        node_ref=[""] * n,
-        node_side=[""] * n,
-        node_file_index=np.arange(n),
-        pin_names=[f"p{i}" for i in range(n)],
-        pin_node=np.arange(n),
-        pin_dx=np.zeros(n),
-        pin_dy=np.zeros(n),
-        pin_file_index=np.full(n, -1),
-        net_start=[0, 2, 4, 6, 8],
-        net_pins=[4, 0, 4, 1, 4, 2, 4, 3],
-        net_weight=np.ones(4),
-    )
+    netlist = centre_pin_netlist("quadrants", ["m0", "m1", "m2", "m3", "centre"],
+                                 [NodeKind.HARD_MACRO] * 4 + [NodeKind.PORT], [50.0] * 4 + [0.0], [50.0] * 4 + [0.0],
+                                 [[4, m] for m in range(4)])  # fmt: skip
     placement = Placement.unplaced(n)
     placement.x[4] = placement.y[4] = 50.0
     placement.fixed[4] = True

@@ -11,11 +11,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from random_designs import random_floorplan, random_netlist, random_placement
+from random_designs import centre_pin_netlist, random_floorplan, random_netlist, random_placement
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
-import netlists
 from envs import ENV_ID, MAP_CHANNELS, VECTOR_FEATURES, MacroPlacementEnv
 from netlists import Blockage, Design, Floorplan, NodeKind, Orientation, Placement
 from placer import cli
@@ -68,24 +67,9 @@ def hard_macro_violations(design: Design, placement: Placement) -> list[str]:
 def macros_only(sizes: list[tuple[float, float]], width: float, height: float, cols: int, rows: int) -> Design:
     """Hard macros of the given sizes, each joined to the next by a net, on an empty canvas."""
     n = len(sizes)
-    netlist = netlists.Netlist(
-        name="macros",
-        node_names=[f"m{i}" for i in range(n)],
-        node_kind=np.full(n, NodeKind.HARD_MACRO),
-        node_width=[w for w, _ in sizes],
-        node_height=[h for _, h in sizes],
-        node_ref=[""] * n,
-        node_side=[""] * n,
-        node_file_index=np.arange(n),
-        pin_names=[f"p{i}" for i in range(n)],
-        pin_node=np.arange(n),
-        pin_dx=np.zeros(n),
-        pin_dy=np.zeros(n),
-        pin_file_index=np.full(n, -1),
-        net_start=np.arange(n) * 2 if n > 1 else [0],
-        net_pins=np.column_stack([np.arange(n - 1), np.arange(1, n)]).reshape(-1),
-        net_weight=np.ones(max(n - 1, 0)),
-    )
+    chain = [[i, i + 1] for i in range(n - 1)]
+    netlist = centre_pin_netlist("macros", [f"m{i}" for i in range(n)], [NodeKind.HARD_MACRO] * n,
+                                 [w for w, _ in sizes], [h for _, h in sizes], chain)  # fmt: skip
     return Design(netlist, Floorplan(width, height, cols, rows), Placement.unplaced(n))
 
 

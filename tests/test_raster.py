@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+from random_designs import centre_pin_netlist
 
-import netlists
 from netlists import Blockage, Floorplan, NodeKind, Placement
 from placer import plot
 from placer.raster import BLOCKAGE, HARD, HIGHLIGHT, PORT, layout_image
 
 
 def three_nodes():
-    netlist = netlists.Netlist(
-        name="three",
-        node_names=["macro", "cluster", "port"],
-        node_kind=np.array([NodeKind.HARD_MACRO, NodeKind.SOFT_MACRO, NodeKind.PORT]),
-        node_width=[40.0, 30.0, 0.0],
-        node_height=[20.0, 30.0, 0.0],
-        node_ref=[""] * 3,
-        node_side=[""] * 3,
-        node_file_index=np.arange(3),
-        pin_names=["a", "b", "c"],
-        pin_node=[0, 1, 2],
-        pin_dx=np.zeros(3),
-        pin_dy=np.zeros(3),
-        pin_file_index=np.full(3, -1),
-        net_start=[0, 3],
-        net_pins=[0, 1, 2],
-        net_weight=[1.0],
-    )
+    netlist = centre_pin_netlist("three", ["macro", "cluster", "port"],
+                                 [NodeKind.HARD_MACRO, NodeKind.SOFT_MACRO, NodeKind.PORT], [40.0, 30.0, 0.0],
+                                 [20.0, 30.0, 0.0], [[0, 1, 2]])  # fmt: skip
     floorplan = Floorplan(200.0, 100.0, 4, 2, blockages=(Blockage(150.0, 0.0, 200.0, 20.0),))
     placement = Placement(np.array([30.0, 150.0, 100.0]), np.array([80.0, 60.0, 0.0]), np.zeros(3, np.int8),
                           np.zeros(3, bool))  # fmt: skip
