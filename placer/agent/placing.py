@@ -31,9 +31,10 @@ def bundled_checkpoint() -> Path:
     return path
 
 
-def map_size(checkpoint: str | Path, design: Design) -> int:
+def map_size(checkpoint: str | Path | MaskablePPO, design: Design) -> int:
     """The checkpoint's map size when the design fits in it, else the design's grid rounded up to 8."""
-    trained = MaskablePPO.load(checkpoint, device="cpu").observation_space["maps"].shape[-1]
+    model = checkpoint if isinstance(checkpoint, MaskablePPO) else MaskablePPO.load(checkpoint, device="cpu")
+    trained = model.observation_space["maps"].shape[-1]
     needed = 8 * math.ceil(max(design.floorplan.cols, design.floorplan.rows) / 8)
     return trained if needed <= trained else needed
 
@@ -97,8 +98,9 @@ def policy_place(
 
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule):
     """The best finished episode's placement and report, or ``None`` when none finished."""
-    env = MacroPlacementEnv(design, max_grid=map_size(checkpoint, design), weights=weights, fd_schedule=fd_schedule)
-    model = load_policy(checkpoint, env)
+    saved = MaskablePPO.load(checkpoint, device="cpu")  # read once for its map size and its weights
+    env = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
+    model = load_policy(saved, env)
     best = None
     for k in range(max(samples, 1)):
         observation, _ = env.reset(seed=seed + k)

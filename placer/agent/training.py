@@ -143,9 +143,9 @@ class Checkpoints(BaseCallback):
         return True
 
 
-def load_policy(checkpoint: str | Path, env, settings: TrainSettings | None = None) -> MaskablePPO:
-    """A model for ``env`` whose policy weights come from ``checkpoint`` (any map size)."""
-    saved = MaskablePPO.load(checkpoint, device="cpu")
+def load_policy(checkpoint: str | Path | MaskablePPO, env, settings: TrainSettings | None = None) -> MaskablePPO:
+    """A model for ``env`` whose policy weights come from ``checkpoint`` (a path or a loaded model; any map size)."""
+    saved = checkpoint if isinstance(checkpoint, MaskablePPO) else MaskablePPO.load(checkpoint, device="cpu")
     width = saved.policy.features_extractor.stem[0].out_channels
     kwargs = (settings or TrainSettings(width=width)).ppo_kwargs()
     kwargs["policy_kwargs"] = {"features_extractor_kwargs": {"width": width}}
