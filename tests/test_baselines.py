@@ -85,6 +85,12 @@ def test_same_seed_and_moves_give_the_same_annealing():
     assert a.moves == 3000
 
 
+def test_a_spent_wall_clock_budget_still_gives_a_legal_annealed_placement():
+    design = netlists.load("ariane133")
+    result = place(design, "sa", seconds=0.0, fd_schedule=FAST_FD)  # greedy alone uses up the budget
+    assert hard_macro_violations(design, result.placement) == [] and 0 < result.moves <= 256
+
+
 def test_annealing_improves_on_greedy_and_uses_the_incremental_cost(monkeypatch):
     design = netlists.load("ariane133")
     greedy = place(design, "greedy", fd_schedule=FAST_FD)

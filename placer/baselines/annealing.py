@@ -290,7 +290,7 @@ def anneal(
                 run.cost.undo()
         if done % 256 == 0 or (moves is not None and done >= moves):
             elapsed = time.perf_counter() - started
-            fraction = done / moves if moves is not None else elapsed / seconds
+            fraction = done / moves if moves is not None else elapsed / seconds if seconds > 0 else 1.0
             if moves is not None and seconds is not None and elapsed >= seconds:
                 fraction = 1.0
             cooled = min(fraction, 1.0)
