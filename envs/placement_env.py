@@ -232,6 +232,11 @@ class MacroPlacementEnv(gym.Env):
         return (self._final if self._final is not None else self._placer.placement()).copy()
 
     @property
+    def macro_order(self) -> np.ndarray:
+        """The hard macros (node indices) in the order this episode places them."""
+        return self._placer.order.copy()
+
+    @property
     def report(self) -> CostReport | None:
         """The proxy cost report of the finished episode (``None`` before the end)."""
         return self._report

@@ -3,6 +3,12 @@
     python train.py pretrain --designs ariane133 synthetic:0-63 --timesteps 200000 --out runs/pre
     python train.py finetune --from runs/pre/final.zip --design ariane133 --timesteps 20000 --out runs/ft
     python train.py pretrain ... --out runs/pre --resume      # continue from the newest checkpoint
+    python train.py imitate --designs synthetic:0-239 --anneal-seconds 4 --epochs 12 --out runs/bc
+    python train.py pretrain --from runs/bc/final.zip --designs synthetic:0-239 ...   # PPO from the clone
+
+``imitate`` clones demonstrations (the better of greedy and annealing per design, replayed
+in the env; see :mod:`placer.agent.imitation`) into ``RUN_DIR/final.zip``; the
+demonstrations are kept in ``RUN_DIR/demos`` and both stages resume.
 
 ``synthetic:A-B`` stands for the generated designs of seeds A to B (``netlists.synthetic``).
 A run folder gets ``run.json``, ``checkpoints/``, ``tb/`` (``tensorboard --logdir RUN/tb``)
@@ -12,10 +18,16 @@ and ``final.zip``. Training uses CUDA when present and the CPU otherwise.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from placer.agent.imitation import clone, collect
 from placer.agent.training import TrainSettings, train
+
+IMITATE_LR, IMITATE_BATCH = 1e-3, 128  # cloning is supervised: a larger step and smaller batches than PPO's
 
 
 def expand(designs: Sequence[str]) -> list[str]:
@@ -36,49 +48,90 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     pretrain = commands.add_parser("pretrain", help="train a policy across many designs")
     pretrain.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
+    pretrain.add_argument("--from", dest="start_from", metavar="CHECKPOINT", help="start from these weights")
     finetune = commands.add_parser("finetune", help="continue training a policy on one design")
     finetune.add_argument("--from", dest="start_from", required=True, metavar="CHECKPOINT")
     finetune.add_argument("--design", required=True)
     finetune.add_argument("--plc", help="placement file giving the design's floorplan (default: its own)")
+    imitate = commands.add_parser("imitate", help="clone greedy / annealing demonstrations into a policy")
+    imitate.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
+    imitate.add_argument("--anneal-seconds", type=float, default=4.0, help="annealing budget per design")
+    imitate.add_argument("--epochs", type=int, default=12, help="passes over the demonstrations")
     defaults = TrainSettings()
-    for command in (pretrain, finetune):
-        command.add_argument("--timesteps", type=int, required=True, help="environment steps in all")
+    for command in (pretrain, finetune, imitate):
         command.add_argument("--out", required=True, metavar="RUN_DIR")
         command.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
-        command.add_argument("--envs", type=int, default=defaults.n_envs, help="parallel environments")
+        command.add_argument("--envs", type=int, default=defaults.n_envs, help="parallel environments (processes)")
         command.add_argument("--max-grid", type=int, default=defaults.max_grid, help="map side (multiple of 8)")
         command.add_argument("--reward", choices=("terminal", "dense"), default=defaults.reward)
         command.add_argument("--fd", choices=("electrostatic", "circuit_training"), default=defaults.fd_schedule)
-        command.add_argument("--lr", type=float, default=defaults.learning_rate)
-        command.add_argument("--ent-coef", type=float, default=defaults.ent_coef, help="entropy bonus")
-        command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
-        command.add_argument("--batch-size", type=int, default=defaults.batch_size)
-        command.add_argument("--epochs", type=int, default=defaults.n_epochs)
-        command.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+        command.add_argument("--lr", type=float, help=f"Adam step size (default {defaults.learning_rate:g}; "
+                             f"imitate: {IMITATE_LR:g})")  # fmt: skip
+        command.add_argument("--batch-size", type=int, help=f"minibatch (default {defaults.batch_size}; "
+                             f"imitate: {IMITATE_BATCH})")  # fmt: skip
         command.add_argument("--seed", type=int, default=defaults.seed)
         command.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
         command.add_argument("--no-progress", action="store_true", help="no progress bar")
+    for command in (pretrain, finetune):
+        command.add_argument("--timesteps", type=int, required=True, help="environment steps in all")
+        command.add_argument("--ent-coef", type=float, default=defaults.ent_coef, help="entropy bonus")
+        command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
+        command.add_argument("--epochs", type=int, default=defaults.n_epochs, help="passes over each rollout")
+        command.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``train.py``; returns the exit status."""
     args = build_parser().parse_args(argv)
+    imitating = args.command == "imitate"
+    defaults = TrainSettings()
     settings = TrainSettings(
-        n_envs=args.envs, max_grid=args.max_grid, reward=args.reward, fd_schedule=args.fd, learning_rate=args.lr,
-        ent_coef=args.ent_coef,
-        n_steps=args.n_steps, batch_size=args.batch_size, n_epochs=args.epochs,
-        checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
+        n_envs=args.envs, max_grid=args.max_grid, reward=args.reward, fd_schedule=args.fd, seed=args.seed,
+        device=args.device,
+        learning_rate=_given(args.lr, IMITATE_LR if imitating else defaults.learning_rate),
+        batch_size=_given(args.batch_size, IMITATE_BATCH if imitating else defaults.batch_size),
+        **({} if imitating else dict(ent_coef=args.ent_coef, n_steps=args.n_steps, n_epochs=args.epochs,
+                                     checkpoint_every=args.checkpoint_every)),
     )  # fmt: skip
-    if args.command == "pretrain":
-        designs, start_from, extra = expand(args.designs), None, {}
-    else:
-        designs, start_from, extra = [args.design], args.start_from, {"plc": args.plc} if args.plc else {}
     try:
-        final = train(designs, args.timesteps, args.out, settings, start_from=start_from, resume=args.resume,
-                      progress_bar=not args.no_progress, env_extra=extra)  # fmt: skip
+        if imitating:
+            final = _imitate(args, settings)
+        else:
+            if args.command == "pretrain":
+                designs, extra = expand(args.designs), {}
+            else:
+                designs, extra = [args.design], {"plc": args.plc} if args.plc else {}
+            final = train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
+                          progress_bar=not args.no_progress, env_extra=extra)  # fmt: skip
     except (ValueError, FileNotFoundError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {final}")
     return 0
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+def _imitate(args: argparse.Namespace, settings: TrainSettings) -> Path:
+    designs = expand(args.designs)
+    run = Path(args.out)
+    quiet = args.no_progress
+
+    def collected(done: int, total: int, design: str, summary: str) -> None:
+        if not quiet:
+            print(f"demo {done}/{total} {design}: {summary}", flush=True)
+
+    def cloned(epoch: int, nll: float, hits: float) -> None:
+        if not quiet:
+            print(f"epoch {epoch}/{args.epochs}: nll {nll:.3f}, demonstrated cell most likely {hits:.1%}", flush=True)
+
+    demos = collect(designs, run / "demos", settings, args.anneal_seconds, workers=settings.n_envs, report=collected)
+    (run / "run.json").write_text(json.dumps({"command": "imitate", "designs": designs,
+                                              "anneal_seconds": args.anneal_seconds, "epochs": args.epochs,
+                                              "settings": dataclasses.asdict(settings)}, indent=1) + "\n")  # fmt: skip
+    return clone(
+        demos, run, settings, args.epochs, designs=designs, design=designs[0], resume=args.resume, report=cloned
+    )
