@@ -57,12 +57,19 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[str]:
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix,
                                    dir=path.parent)  # fmt: skip
     os.close(handle)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the result should look like any new file
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

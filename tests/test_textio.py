@@ -36,3 +36,11 @@ def test_atomic_path_keeps_the_suffix_and_cleans_up(tmp_path):
         Path(tmp).write_text("broken")
         raise ValueError("writer failed")
     assert target.read_text() == "<svg/>" and [p.name for p in tmp_path.iterdir()] == ["figure.svg"]
+
+
+def test_atomic_files_get_the_permissions_of_any_new_file(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    with atomic_write(tmp_path / "atomic.txt") as handle:
+        handle.write("x")
+    assert (tmp_path / "atomic.txt").stat().st_mode == plain.stat().st_mode
