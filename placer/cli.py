@@ -345,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--seed", type=int, help="jitter the starting points (fd) or seed the spread (analytic)")
     placing = commands.add_parser(
         "place",
-        help="place a design's macros with a non-RL method",
+        help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
         description="Place the movable hard macros on legal grid cells (random; greedy: the cell with the "
         "smallest wirelength increase; sa: simulated annealing from greedy; rl: a trained policy, zero-shot or "
         "after --finetune-steps), then the soft macros by force-directed placement. Writes "
@@ -353,9 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     placing.add_argument("design", metavar="DESIGN")
     placing.add_argument("--plc", help="placement file with the floorplan, fixed macros and ports (default: own)")
-    placing.add_argument("--method", choices=(*METHODS, "rl"), default="greedy")
+    placing.add_argument("--method", choices=(*METHODS, "rl"), default="rl", help="default: rl, zero-shot")
     placing.add_argument("--checkpoint", help="policy for --method rl (default: the bundled pretrained one)")
-    placing.add_argument("--samples", type=int, default=4, help="rl: episodes to play, the best kept (default 4)")
+    placing.add_argument("--samples", type=int, default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=int, default=0, help="rl: fine-tune on the design first")
     placing.add_argument("--budget", type=float, metavar="SECONDS", help="annealing wall-clock budget (default 60)")
     placing.add_argument("--moves", type=int, help="annealing budget in moves (repeatable with --seed)")

@@ -181,6 +181,14 @@ def test_plot_writes_a_figure(tmp_path, capsys, what):
     assert out.read_bytes()[:4] == b"\x89PNG" and "wrote" in capsys.readouterr().out
 
 
+def test_place_uses_the_bundled_policy_zero_shot_by_default(tmp_path, capsys):
+    assert main(["place", "ariane133", "-o", str(tmp_path / "rl"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "rl" and not result["backed_off"]
+    assert result["overlap_area"] == 0.0 and result["outside_area"] == 0.0
+    assert (tmp_path / "rl" / "placement.plc").is_file() and (tmp_path / "rl" / "layout.png").is_file()
+
+
 def test_place_with_the_bundled_policy_then_coordinate_descent(tmp_path, capsys):
     out = tmp_path / "rl"
     assert (

@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import json
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -128,10 +129,14 @@ def _imitate(args: argparse.Namespace, settings: TrainSettings) -> Path:
         if not quiet:
             print(f"epoch {epoch}/{args.epochs}: nll {nll:.3f}, demonstrated cell most likely {hits:.1%}", flush=True)
 
+    started = time.time()
+    run.mkdir(parents=True, exist_ok=True)
+    record = {"command": "imitate", "designs": designs, "anneal_seconds": args.anneal_seconds, "epochs": args.epochs,
+              "settings": dataclasses.asdict(settings)}  # fmt: skip
+    (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
     demos = collect(designs, run / "demos", settings, args.anneal_seconds, workers=settings.n_envs, report=collected)
-    (run / "run.json").write_text(json.dumps({"command": "imitate", "designs": designs,
-                                              "anneal_seconds": args.anneal_seconds, "epochs": args.epochs,
-                                              "settings": dataclasses.asdict(settings)}, indent=1) + "\n")  # fmt: skip
-    return clone(
-        demos, run, settings, args.epochs, designs=designs, design=designs[0], resume=args.resume, report=cloned
-    )
+    final = clone(demos, run, settings, args.epochs, designs=designs, design=designs[0], resume=args.resume,
+                  report=cloned)  # fmt: skip
+    record["wall_s"] = time.time() - started  # of this invocation (a resumed run counts only its own part)
+    (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+    return final

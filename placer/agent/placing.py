@@ -43,7 +43,7 @@ def policy_place(
     design: Design,
     checkpoint: str | Path | None = None,
     *,
-    samples: int = 4,
+    samples: int = 8,
     seed: int = 0,
     weights: CostWeights | None = None,
     fd_schedule: str = "electrostatic",
