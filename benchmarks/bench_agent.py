@@ -5,14 +5,15 @@
 
 For each design: random and greedy placement; the pretrained policy zero-shot; the policy
 fine-tuned on the design for ``--finetune-steps`` steps; a policy trained from scratch for as
-many steps; and simulated annealing with the fine-tune's wall clock. Policies play 4
-episodes (one most-likely, three sampled) and keep the best. Soft macros are placed by the
+many steps; and simulated annealing with the fine-tune's wall clock. Policies play 8
+episodes (one most-likely, seven sampled) and keep the best. Soft macros are placed by the
 electrostatic FD schedule everywhere; weights 1 / 0.5 / 0.5. Prints and writes a Markdown
 table (``OUT/results.md``) and ``OUT/results.csv``, with the gap of each row to annealing.
 
 Designs that are not bundled (clustered flat and generated designs) are written to a
 temporary folder so the training workers load the very same design. Use designs that were not in the pretraining set to
-measure zero-shot generalisation (the shipped policy was pretrained on ``synthetic:0-199``).
+measure zero-shot generalisation (the shipped policy learnt from ``synthetic:0-479`` drawn with
+grids up to 32; here ``synthetic:N`` is drawn with grids up to 128, so it is unseen and larger).
 """
 
 from __future__ import annotations
