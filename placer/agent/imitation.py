@@ -10,8 +10,10 @@ replayed cost, not annealing's own, picks the demonstrator. Neither wins everywh
 is why both are tried.
 
 Cloning fits the policy's logits to the demonstrated cells (cross-entropy over the legal
-cells), starting from the network's wirelength prior; PPO (``train.py pretrain --from``)
-can take over from there.
+cells), starting from the network's wirelength prior, and its value head to the
+demonstrations' returns (the env's rewards from each step to the end), so that PPO
+(``train.py pretrain --from``, ``finetune``) starts with a critic that knows the scale of the
+returns; without it, PPO's first updates follow noise and undo what cloning learnt.
 
 Demonstrations are written one ``.npz`` per design, atomically, so collecting resumes where
 it stopped; cloning writes a checkpoint per epoch and resumes from the newest.
@@ -39,6 +41,7 @@ from placer.agent.training import TrainSettings, save_atomically
 from placer.baselines import place
 
 EPOCH = re.compile(r"epoch_(\d+)\.zip")
+VALUE_WEIGHT = 0.5  # of the value error in the cloning loss (PPO's value coefficient)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Demonstration:
         maps, vectors: The observations before each step (``uint8`` maps, ``float32`` vectors).
         masks: The legal actions before each step, bit-packed (``np.packbits`` along the actions).
         actions: The demonstrated actions.
+        returns: The env's rewards from each step to the end of the episode.
         cost: The env's final proxy cost of the episode.
         demonstrator: ``"greedy"`` or ``"sa"``.
         costs: The replayed cost of each demonstrator tried.
@@ -58,20 +62,23 @@ class Demonstration:
     vectors: np.ndarray
     masks: np.ndarray
     actions: np.ndarray
+    returns: np.ndarray
     cost: float
     demonstrator: str
     costs: dict[str, float]
 
 
 def replay(env: MacroPlacementEnv, placement: Placement) -> tuple[float, tuple[np.ndarray, ...]] | None:
-    """Play ``placement``'s hard-macro cells through ``env``; ``(final cost, (maps, vectors, masks, actions))``.
+    """Play ``placement``'s hard-macro cells through ``env``.
+
+    Returns ``(final cost, (maps, vectors, masks, actions, returns))``, the arrays one row per step.
 
     Returns ``None`` when a macro's centre is not on a legal cell of the env.
     """
     fp, grid = env.design.floorplan, env.max_grid
     observation, _ = env.reset(seed=0)
     row0, col0 = env.observations.row0, env.observations.col0
-    maps, vectors, masks, actions = [], [], [], []
+    maps, vectors, masks, actions, rewards = [], [], [], [], []
     for node in env.macro_order:
         col = min(int(placement.x[node] // fp.cell_width), fp.cols - 1)
         row = min(int(placement.y[node] // fp.cell_height), fp.rows - 1)
@@ -83,10 +90,17 @@ def replay(env: MacroPlacementEnv, placement: Placement) -> tuple[float, tuple[n
         vectors.append(observation["vector"])
         masks.append(np.packbits(mask))
         actions.append(action)
-        observation, _, _, _, info = env.step(action)
+        observation, reward, _, _, _ = env.step(action)
+        rewards.append(reward)
     if env.report is None:
         return None
-    return env.report.proxy_cost, (np.stack(maps), np.stack(vectors), np.stack(masks), np.array(actions, np.int64))
+    arrays = (np.stack(maps), np.stack(vectors), np.stack(masks), np.array(actions, np.int64), _returns(rewards))
+    return env.report.proxy_cost, arrays
+
+
+def _returns(rewards: Sequence[float]) -> np.ndarray:
+    """The sum of the rewards from each step to the end."""
+    return np.cumsum(np.asarray(rewards, dtype=np.float64)[::-1])[::-1].astype(np.float32)
 
 
 def demonstrate(
@@ -108,8 +122,8 @@ def demonstrate(
     if not found:
         raise ValueError(f"{design}: no placement could be replayed on the env's grid")
     best = min(found, key=lambda name: found[name][0])
-    cost, (maps, vectors, masks, actions) = found[best]
-    return Demonstration(maps, vectors, masks, actions, cost, best, {k: v[0] for k, v in found.items()})
+    cost, arrays = found[best]
+    return Demonstration(*arrays, cost, best, {k: v[0] for k, v in found.items()})
 
 
 def demo_path(folder: Path, design: str) -> Path:
@@ -117,21 +131,39 @@ def demo_path(folder: Path, design: str) -> Path:
     return folder / (re.sub(r"[^A-Za-z0-9_.-]+", "-", design).strip("-") + ".npz")
 
 
+def _needs_work(path: Path, settings: TrainSettings) -> bool:
+    """Whether the demonstration at ``path`` is missing, or has no returns for ``settings.reward``."""
+    if not path.exists():
+        return True
+    with np.load(path) as data:
+        return "skipped" not in data and ("returns" not in data or str(data.get("reward")) != settings.reward)
+
+
 def _collect_one(job: tuple[str, Path, TrainSettings, float, int | None]) -> tuple[str, str]:
     design, folder, settings, seconds, moves = job
     th.set_num_threads(1)
-    try:
-        demo = demonstrate(design, settings, seconds, seed=settings.seed, anneal_moves=moves)
-    except (ValueError, NetlistFormatError) as error:  # a crowded generated canvas, say: recorded, not fatal
-        arrays, summary = {"skipped": np.array(str(error))}, f"skipped ({error})"
+    path = demo_path(folder, design)
+    if path.exists():  # recorded before, without returns for this reward: replay its cells for them
+        with np.load(path) as data:
+            arrays = {key: data[key] for key in data.files}
+        env = MacroPlacementEnv(design, **settings.env_kwargs())
+        env.reset(seed=0)
+        arrays["returns"] = _returns([env.step(int(action))[1] for action in arrays["actions"]])
+        summary = f"returns added for the {settings.reward} reward"
     else:
-        arrays = {"maps": demo.maps, "vectors": demo.vectors, "masks": demo.masks, "actions": demo.actions,
-                  "cost": np.array(demo.cost), "demonstrator": np.array(demo.demonstrator),
-                  "costs": np.array(json.dumps(demo.costs))}  # fmt: skip
-        costs = ", ".join(f"{k} {v:.4f}" for k, v in demo.costs.items())
-        summary = f"{demo.actions.size} steps, {demo.demonstrator} kept ({costs})"
-    with atomic_path(demo_path(folder, design), suffix=".npz") as tmp:
-        np.savez_compressed(tmp, max_grid=np.array(settings.max_grid), **arrays)
+        try:
+            demo = demonstrate(design, settings, seconds, seed=settings.seed, anneal_moves=moves)
+        except (ValueError, NetlistFormatError) as error:  # a crowded generated canvas, say: recorded, not fatal
+            arrays, summary = {"skipped": np.array(str(error))}, f"skipped ({error})"
+        else:
+            arrays = {"maps": demo.maps, "vectors": demo.vectors, "masks": demo.masks, "actions": demo.actions,
+                      "returns": demo.returns, "cost": np.array(demo.cost), "demonstrator": np.array(demo.demonstrator),
+                      "costs": np.array(json.dumps(demo.costs))}  # fmt: skip
+            costs = ", ".join(f"{k} {v:.4f}" for k, v in demo.costs.items())
+            summary = f"{demo.actions.size} steps, {demo.demonstrator} kept ({costs})"
+    arrays.update(max_grid=np.array(settings.max_grid), reward=np.array(settings.reward))
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
     return design, summary
 
 
@@ -147,6 +179,9 @@ def collect(
 ) -> Path:
     """Demonstrations of ``designs`` in ``folder`` (those already there are kept: a stopped run resumes).
 
+    A demonstration recorded without returns for ``settings.reward`` (by an older version, or
+    for the other reward) gets them by replaying its cells, which is quick.
+
     Args:
         designs: Names, paths or ``"synthetic:N"``.
         folder: Where the ``.npz`` files go.
@@ -158,7 +193,7 @@ def collect(
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    todo = [d for d in designs if not demo_path(folder, d).exists()]
+    todo = [d for d in designs if _needs_work(demo_path(folder, d), settings)]
     done = len(designs) - len(todo)
     jobs = [(design, folder, settings, anneal_seconds, anneal_moves) for design in todo]
     if workers > 1 and len(jobs) > 1:
@@ -177,17 +212,21 @@ def collect(
 
 
 def load_demonstrations(
-    folder: str | Path, max_grid: int, designs: Sequence[str] | None = None
+    folder: str | Path, max_grid: int, designs: Sequence[str] | None = None, reward: str | None = None
 ) -> tuple[np.ndarray, ...]:
-    """The demonstrations of ``designs`` (default: all) in ``folder`` stacked: ``(maps, vectors, masks, actions)``.
+    """The demonstrations of ``designs`` (default: all) in ``folder``, stacked.
+
+    Returns ``(maps, vectors, masks, actions, returns)``.
 
     Designs recorded as skipped (they did not fit their canvas) are left out.
 
     Raises:
-        ValueError: None there, one of ``designs`` missing, or one recorded for another map size.
+        ValueError: None there, one of ``designs`` missing, or one recorded for another map size
+            or without returns for ``reward`` (when given).
     """
     paths = sorted(Path(folder).glob("*.npz")) if designs is None else [demo_path(Path(folder), d) for d in designs]
-    parts: list[list[np.ndarray]] = [[], [], [], []]
+    keys = ("maps", "vectors", "masks", "actions", "returns")
+    parts: list[list[np.ndarray]] = [[] for _ in keys]
     for path in paths:
         if not path.is_file():
             raise ValueError(f"{path}: no such demonstration (collect it first)")
@@ -196,7 +235,9 @@ def load_demonstrations(
                 continue
             if int(data["max_grid"]) != max_grid:
                 raise ValueError(f"{path}: recorded with max_grid {int(data['max_grid'])}, not {max_grid}")
-            for part, key in zip(parts, ("maps", "vectors", "masks", "actions"), strict=True):
+            if "returns" not in data or reward is not None and str(data.get("reward")) != reward:
+                raise ValueError(f"{path}: no returns for the {reward} reward; collect again to add them")
+            for part, key in zip(parts, keys, strict=True):
                 part.append(data[key])
     if not parts[0]:
         raise ValueError(f"no demonstrations in {folder}")
@@ -222,10 +263,12 @@ def clone(
 ) -> Path:
     """Fit a fresh policy to the demonstrations in ``demos``; returns ``run/final.zip``.
 
-    Minibatches of ``settings.batch_size`` steps; Adam at ``settings.learning_rate``. After
-    each epoch ``report(epoch, mean negative log-likelihood, share of steps where the most
-    likely legal cell is the demonstrated one)`` is called and ``checkpoints/epoch_<N>.zip``
-    written; asked to resume, the run continues from the newest.
+    The loss is the negative log-likelihood of the demonstrated cells plus ``VALUE_WEIGHT``
+    times the squared error of the values against the returns. Minibatches of
+    ``settings.batch_size`` steps; Adam at ``settings.learning_rate``. After each epoch
+    ``report(epoch, mean negative log-likelihood, share of steps where the most likely legal
+    cell is the demonstrated one)`` is called and ``checkpoints/epoch_<N>.zip`` written; asked
+    to resume, the run continues from the newest.
 
     Args:
         demos: Folder of demonstrations (:func:`collect`).
@@ -239,7 +282,7 @@ def clone(
     """
     run = Path(run)
     run.mkdir(parents=True, exist_ok=True)
-    maps, vectors, masks, actions = load_demonstrations(demos, settings.max_grid, designs)
+    maps, vectors, masks, actions, returns = load_demonstrations(demos, settings.max_grid, designs, settings.reward)
     env = MacroPlacementEnv(design, **settings.env_kwargs())
     checkpoint = latest_epoch(run) if resume else None
     if checkpoint is not None:
@@ -262,10 +305,11 @@ def clone(
                            "vector": th.as_tensor(vectors[batch], device=policy.device)}  # fmt: skip
             legal = np.unpackbits(masks[batch], axis=1, count=n_actions).astype(bool)
             target = th.as_tensor(actions[batch], device=policy.device)
-            distribution = policy.get_distribution(observation, action_masks=legal)
+            distribution, values = _forward(policy, observation, legal)
             nll = -distribution.log_prob(target).mean()
+            value_error = th.mean((values.flatten() - th.as_tensor(returns[batch], device=policy.device)) ** 2)
             policy.optimizer.zero_grad()
-            nll.backward()
+            (nll + VALUE_WEIGHT * value_error).backward()
             th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
             policy.optimizer.step()
             total_nll += float(nll.detach()) * batch.size
@@ -276,3 +320,15 @@ def clone(
     final = run / "final.zip"
     save_atomically(model, final)
     return final
+
+
+def _forward(policy: PlacementPolicy, observation: dict[str, th.Tensor], legal: np.ndarray):
+    """The masked action distribution and the values, from one pass through the network.
+
+    (``evaluate_actions`` takes the same steps but returns no distribution, which the
+    accuracy needs.)
+    """
+    latent_pi, latent_vf = policy.mlp_extractor(policy.extract_features(observation))
+    distribution = policy._get_action_dist_from_latent(latent_pi)
+    distribution.apply_masking(legal)
+    return distribution, policy.value_net(latent_vf)
