@@ -29,7 +29,7 @@ from bench_baselines import load_design
 import netlists
 from netlists import Design
 from placer.agent.placing import bundled_checkpoint, map_size, policy_place
-from placer.agent.training import TrainSettings, train
+from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
 from placer.baselines import place
 
 FIELDS = ("design", "method", "steps", "wall_s", "proxy_cost", "wirelength_cost", "density_cost", "congestion_cost")
@@ -74,8 +74,9 @@ def main() -> None:
             record(name, method, 0, result.runtime_s, result.report)
         result = policy_place(design, checkpoint)
         record(name, "zero-shot" + (" (fell back)" if result.backed_off else ""), 0, result.runtime_s, result.report)
-        settings = TrainSettings(n_envs=args.envs, max_grid=map_size(checkpoint, design), reward="dense",
-                                 checkpoint_every=10**9)  # fmt: skip
+        settings = TrainSettings(
+            n_envs=args.envs, max_grid=map_size(checkpoint, design), checkpoint_every=10**9, **FINETUNE_DEFAULTS
+        )  # the same for fine-tuning and from scratch
         for label, start in (("fine-tuned", checkpoint), ("from scratch", None)):
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as run:

@@ -21,7 +21,7 @@ from placer.agent import cli as train_cli
 from placer.agent.network import PADDING_LOGIT, PlacementNet
 from placer.agent.placing import policy_place
 from placer.agent.policy import PlacementPolicy
-from placer.agent.training import TrainSettings, latest_checkpoint, load_policy, train
+from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, latest_checkpoint, load_policy, train
 
 TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=1, checkpoint_every=64,
                      fd_schedule="circuit_training", device="cpu")  # fmt: skip
@@ -152,7 +152,10 @@ def test_train_cli_pretrains_with_worker_processes_then_finetunes(tmp_path):
     assert train_cli.main(["pretrain", "--designs", "synthetic:0-2", "--envs", "2", "--out", str(pre), *common]) == 0
     assert train_cli.main(["finetune", "--from", str(pre / "final.zip"), "--design", "toy_macro_stdcell",
                            "--envs", "1", "--out", str(tuned), *common]) == 0  # fmt: skip
-    assert json.loads((tuned / "run.json").read_text())["start_from"].endswith("final.zip")
+    record = json.loads((tuned / "run.json").read_text())
+    assert record["start_from"].endswith("final.zip")
+    assert {k: record["settings"][k] for k in FINETUNE_DEFAULTS} == FINETUNE_DEFAULTS, "fine-tuning's own defaults"
+    assert json.loads((pre / "run.json").read_text())["settings"]["ent_coef"] == TrainSettings().ent_coef
 
 
 def test_train_py_is_the_thin_entry_point():

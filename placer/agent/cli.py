@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from placer.agent.imitation import clone, collect
-from placer.agent.training import TrainSettings, train
+from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
 
 IMITATE_LR, IMITATE_BATCH = 1e-3, 128  # cloning is supervised: a larger step and smaller batches than PPO's
 
@@ -64,10 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
         command.add_argument("--envs", type=int, default=defaults.n_envs, help="parallel environments (processes)")
         command.add_argument("--max-grid", type=int, default=defaults.max_grid, help="map side (multiple of 8)")
-        command.add_argument("--reward", choices=("terminal", "dense"), default=defaults.reward)
+        command.add_argument("--reward", choices=("terminal", "dense"),
+                             help=f"default {defaults.reward}; finetune: {FINETUNE_DEFAULTS['reward']}")  # fmt: skip
         command.add_argument("--fd", choices=("electrostatic", "circuit_training"), default=defaults.fd_schedule)
         command.add_argument("--lr", type=float, help=f"Adam step size (default {defaults.learning_rate:g}; "
-                             f"imitate: {IMITATE_LR:g})")  # fmt: skip
+                             f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
         command.add_argument("--batch-size", type=int, help=f"minibatch (default {defaults.batch_size}; "
                              f"imitate: {IMITATE_BATCH})")  # fmt: skip
         command.add_argument("--seed", type=int, default=defaults.seed)
@@ -75,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--no-progress", action="store_true", help="no progress bar")
     for command in (pretrain, finetune):
         command.add_argument("--timesteps", type=int, required=True, help="environment steps in all")
-        command.add_argument("--ent-coef", type=float, default=defaults.ent_coef, help="entropy bonus")
+        command.add_argument("--ent-coef", type=float, help=f"entropy bonus (default {defaults.ent_coef:g}; "
+                             f"finetune: {FINETUNE_DEFAULTS['ent_coef']:g})")  # fmt: skip
         command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
         command.add_argument("--epochs", type=int, default=defaults.n_epochs, help="passes over each rollout")
         command.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
@@ -87,13 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     imitating = args.command == "imitate"
     defaults = TrainSettings()
+    if args.command == "finetune":
+        defaults = TrainSettings(**FINETUNE_DEFAULTS)
     settings = TrainSettings(
-        n_envs=args.envs, max_grid=args.max_grid, reward=args.reward, fd_schedule=args.fd, seed=args.seed,
+        n_envs=args.envs, max_grid=args.max_grid, reward=_given(args.reward, defaults.reward), fd_schedule=args.fd,
+        seed=args.seed,
         device=args.device,
         learning_rate=_given(args.lr, IMITATE_LR if imitating else defaults.learning_rate),
         batch_size=_given(args.batch_size, IMITATE_BATCH if imitating else defaults.batch_size),
-        **({} if imitating else dict(ent_coef=args.ent_coef, n_steps=args.n_steps, n_epochs=args.epochs,
-                                     checkpoint_every=args.checkpoint_every)),
+        **({} if imitating else dict(ent_coef=_given(args.ent_coef, defaults.ent_coef), n_steps=args.n_steps,
+                                     n_epochs=args.epochs, checkpoint_every=args.checkpoint_every)),
     )  # fmt: skip
     try:
         if imitating:

@@ -12,7 +12,7 @@ from sb3_contrib import MaskablePPO
 
 from envs import MacroPlacementEnv
 from netlists import Design
-from placer.agent.training import TrainSettings, load_policy, train
+from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, load_policy, train
 from placer.baselines import PlaceResult, place
 from placer.cost import CostWeights
 
@@ -65,7 +65,7 @@ def policy_place(
             the design as a file path or bundled name, for the training workers to load).
         finetune_source: Where the training workers load the design from.
         finetune_plc: The ``plc`` argument of the training environments (the design's own by default).
-        finetune_settings: Settings of the fine-tune.
+        finetune_settings: Settings of the fine-tune (default: two environments and ``FINETUNE_DEFAULTS``).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -77,7 +77,8 @@ def policy_place(
     if finetune_steps > 0:
         if finetune_source is None:
             raise ValueError("fine-tuning needs the design's file path or bundled name (finetune_source)")
-        settings = finetune_settings or TrainSettings(n_envs=2, max_grid=map_size(checkpoint, design))
+        grid = map_size(checkpoint, design)
+        settings = finetune_settings or TrainSettings(n_envs=2, max_grid=grid, **FINETUNE_DEFAULTS)
         with tempfile.TemporaryDirectory() as run:
             extra = {} if finetune_plc is None else {"plc": finetune_plc}
             checkpoint_tuned = train([finetune_source], finetune_steps, run, settings, start_from=checkpoint,

@@ -81,6 +81,12 @@ class TrainSettings:
         return {"max_grid": self.max_grid, "reward": self.reward, "fd_schedule": self.fd_schedule}
 
 
+FINETUNE_DEFAULTS = {"reward": "dense", "learning_rate": 1e-4, "ent_coef": 0.0}
+"""Settings for fine-tuning on one design: gentler steps and no entropy bonus, so PPO refines a
+pretrained policy instead of first spreading it out; the dense reward, which cloned value heads
+are fitted to (``train.py imitate --reward dense``)."""
+
+
 def _make_env(designs: Sequence[str], env_kwargs: dict[str, object]):
     return Monitor(MultiDesignEnv(designs, **env_kwargs))
 
