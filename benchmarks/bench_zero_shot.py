@@ -6,7 +6,7 @@
 Each design is placed greedily and by the policy (``--samples`` episodes, the first most
 likely, the rest sampled; the best kept), soft macros by the same electrostatic FD, weights
 1 / 0.5 / 0.5. ``synthetic:N`` is the generated design of seed ``N`` with its grid at most
-``--max-grid`` cells a side, as in training (the shipped policy saw seeds 0-239). Prints each
+``--max-grid`` cells a side, as in training (the shipped policy learnt from seeds 0-479). Prints each
 design, then the mean gain over greedy and on how many designs the policy wins; writes
 ``OUT/results.csv`` and ``OUT/results.md``.
 """

@@ -21,6 +21,7 @@ it stopped; cloning writes a checkpoint per epoch and resumes from the newest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -37,7 +38,7 @@ from envs import MacroPlacementEnv
 from netlists import NetlistFormatError, Placement
 from netlists.textio import atomic_path
 from placer.agent.policy import PlacementPolicy
-from placer.agent.training import TrainSettings, save_atomically
+from placer.agent.training import TrainSettings, latest_checkpoint, save_atomically
 from placer.baselines import place
 
 EPOCH = re.compile(r"epoch_(\d+)\.zip")
@@ -196,15 +197,9 @@ def collect(
     todo = [d for d in designs if _needs_work(demo_path(folder, d), settings)]
     done = len(designs) - len(todo)
     jobs = [(design, folder, settings, anneal_seconds, anneal_moves) for design in todo]
-    if workers > 1 and len(jobs) > 1:
-        with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for design, summary in pool.imap_unordered(_collect_one, jobs):
-                done += 1
-                if report:
-                    report(done, len(designs), design, summary)
-    else:
-        for job in jobs:
-            design, summary = _collect_one(job)
+    parallel = workers > 1 and len(jobs) > 1
+    with multiprocessing.get_context("spawn").Pool(workers) if parallel else contextlib.nullcontext() as pool:
+        for design, summary in pool.imap_unordered(_collect_one, jobs) if parallel else map(_collect_one, jobs):
             done += 1
             if report:
                 report(done, len(designs), design, summary)
@@ -236,18 +231,13 @@ def load_demonstrations(
             if int(data["max_grid"]) != max_grid:
                 raise ValueError(f"{path}: recorded with max_grid {int(data['max_grid'])}, not {max_grid}")
             if "returns" not in data or reward is not None and str(data.get("reward")) != reward:
-                raise ValueError(f"{path}: no returns for the {reward} reward; collect again to add them")
+                wanted = "" if reward is None else f" for the {reward} reward"
+                raise ValueError(f"{path}: no returns{wanted}; collect again to add them")
             for part, key in zip(parts, keys, strict=True):
                 part.append(data[key])
     if not parts[0]:
         raise ValueError(f"no demonstrations in {folder}")
     return tuple(np.concatenate(part) for part in parts)
-
-
-def latest_epoch(run: Path) -> Path | None:
-    """The cloning run's checkpoint with the most epochs, if any."""
-    found = [(int(m.group(1)), p) for p in (run / "checkpoints").glob("epoch_*.zip") if (m := EPOCH.fullmatch(p.name))]
-    return max(found)[1] if found else None
 
 
 def clone(
@@ -284,7 +274,7 @@ def clone(
     run.mkdir(parents=True, exist_ok=True)
     maps, vectors, masks, actions, returns = load_demonstrations(demos, settings.max_grid, designs, settings.reward)
     env = MacroPlacementEnv(design, **settings.env_kwargs())
-    checkpoint = latest_epoch(run) if resume else None
+    checkpoint = latest_checkpoint(run, EPOCH) if resume else None
     if checkpoint is not None:
         model = MaskablePPO.load(checkpoint, env=env, device=settings.device)
         first = int(EPOCH.fullmatch(checkpoint.name).group(1))

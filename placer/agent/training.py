@@ -117,11 +117,9 @@ def make_vec_env(designs: Sequence[str], settings: TrainSettings, env_extra: dic
     return vec_env
 
 
-def latest_checkpoint(run: Path) -> Path | None:
-    """The run's checkpoint with the most steps, if any."""
-    found = [
-        (int(m.group(1)), p) for p in (run / "checkpoints").glob("step_*.zip") if (m := CHECKPOINT.fullmatch(p.name))
-    ]
+def latest_checkpoint(run: Path, pattern: re.Pattern = CHECKPOINT) -> Path | None:
+    """The run's checkpoint whose number (the group of ``pattern``: steps, or epochs) is largest, if any."""
+    found = [(int(m.group(1)), p) for p in (run / "checkpoints").glob("*.zip") if (m := pattern.fullmatch(p.name))]
     return max(found)[1] if found else None
 
 
