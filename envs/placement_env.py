@@ -10,7 +10,8 @@ Actions index the padded ``max_grid x max_grid`` map (see :mod:`envs.observation
 orientation is part of the action (``action = k * max_grid**2 + cell`` with ``k`` in
 N, FN, S, FS). :meth:`MacroPlacementEnv.action_masks` gives the legal ones. Every action
 is accepted: an illegal one ends the episode with ``-infeasible_penalty`` and
-``info["infeasible"] = True``, and so does a macro that finds no legal cell.
+``info["infeasible"] = True``, and so does a macro that finds no legal cell. A finished
+episode's last ``info`` holds its cost terms and ``info["placement"]``.
 
 Rewards (``reward=``):
 
@@ -275,7 +276,8 @@ class MacroPlacementEnv(gym.Env):
         self._report = self.model.evaluate(placement, self.weights)
         self._over = True
         self._refresh()
-        info.update(self._report.as_dict(), infeasible=False, placed=int(placer.step))
+        # the placement travels with the info so training can keep its best episode (worker processes)
+        info.update(self._report.as_dict(), infeasible=False, placed=int(placer.step), placement=placement.copy())
         if self.reward_mode == "terminal":
             return -self._report.proxy_cost
         return -(self._report.proxy_cost - last_step)

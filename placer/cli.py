@@ -207,7 +207,8 @@ def _place(args: argparse.Namespace) -> int:
 
             result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
-                                  finetune_source=args.design, finetune_plc=_plc_arg(args.plc))  # fmt: skip
+                                  finetune_seconds=args.budget, finetune_source=args.design,
+                                  finetune_plc=_plc_arg(args.plc))  # fmt: skip
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         else:
@@ -348,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
         description="Place the movable hard macros on legal grid cells (random; greedy: the cell with the "
         "smallest wirelength increase; sa: simulated annealing from greedy; rl: a trained policy, zero-shot or "
-        "after --finetune-steps), then the soft macros by force-directed placement. Writes "
+        "after fine-tuning on the design for --finetune-steps steps or --budget seconds), then the soft macros "
+        "by force-directed placement. Writes "
         "OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
     )
     placing.add_argument("design", metavar="DESIGN")
@@ -357,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--checkpoint", help="policy for --method rl (default: the bundled pretrained one)")
     placing.add_argument("--samples", type=int, default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=int, default=0, help="rl: fine-tune on the design first")
-    placing.add_argument("--budget", type=float, metavar="SECONDS", help="annealing wall-clock budget (default 60)")
+    placing.add_argument("--budget", type=float, metavar="SECONDS",
+                         help="sa: wall-clock budget (default 60); rl: fine-tune on the design this long")  # fmt: skip
     placing.add_argument("--moves", type=int, help="annealing budget in moves (repeatable with --seed)")
     placing.add_argument("--seed", type=int, default=0)
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch as th
 from sb3_contrib import MaskablePPO
+from stable_baselines3.common.callbacks import BaseCallback
 from test_baselines import four_quadrants
 from test_env import hard_macro_violations
 
@@ -21,7 +22,15 @@ from placer.agent import cli as train_cli
 from placer.agent.network import PADDING_LOGIT, PlacementNet
 from placer.agent.placing import policy_place
 from placer.agent.policy import PlacementPolicy
-from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, latest_checkpoint, load_policy, train
+from placer.agent.training import (
+    FINETUNE_DEFAULTS,
+    BestEpisode,
+    TrainSettings,
+    latest_checkpoint,
+    load_policy,
+    train,
+)
+from placer.cost import CostModel
 
 TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=1, checkpoint_every=64,
                      fd_schedule="circuit_training", device="cpu")  # fmt: skip
@@ -158,6 +167,41 @@ def test_train_cli_pretrains_with_worker_processes_then_finetunes(tmp_path):
     assert json.loads((pre / "run.json").read_text())["settings"]["ent_coef"] == TrainSettings().ent_coef
 
 
+class FinishedEpisodes(BaseCallback):
+    """The proxy cost of every feasible episode that training finished."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.costs: list[float] = []
+
+    def _on_step(self) -> bool:
+        infos = [info for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True) if done]
+        self.costs += [info["proxy_cost"] for info in infos if not info["infeasible"]]
+        return True
+
+
+def test_training_keeps_its_best_episode(tmp_path):
+    best, finished = BestEpisode(), FinishedEpisodes()
+    train(["toy_macro_stdcell"], 128, tmp_path / "r", TINY, progress_bar=False, callbacks=[best, finished])
+    assert best.episodes == len(finished.costs) and len(set(finished.costs)) > 1, "episodes that differ"
+    assert best.proxy_cost == min(finished.costs)
+    design = netlists.load("toy_macro_stdcell")
+    assert hard_macro_violations(design, best.placement) == []
+    scored = CostModel(design.netlist, design.floorplan).evaluate(best.placement)
+    assert scored.proxy_cost == pytest.approx(best.proxy_cost, rel=1e-12)
+
+
+def test_a_wall_clock_budget_stops_training(tiny_run, tmp_path):
+    _, final = tiny_run
+    run = tmp_path / "ft"
+    code = train_cli.main(["finetune", "--from", str(final), "--design", "toy_macro_stdcell", "--envs", "1",
+                           "--timesteps", "1000000", "--minutes", "0", "--max-grid", "32", "--fd", "circuit_training",
+                           "--device", "cpu", "--no-progress", "--out", str(run)])  # fmt: skip
+    record = json.loads((run / "run.json").read_text())
+    assert code == 0 and record["seconds"] == 0 and record["steps"] == 1, "stopped at its first step"
+    assert (run / "final.zip").is_file()
+
+
 def test_train_py_is_the_thin_entry_point():
     script = Path(__file__).resolve().parents[1] / "train.py"
     done = subprocess.run(
@@ -180,11 +224,16 @@ def test_training_logs_read_back_as_curves(tiny_run):
     assert (run / "curves.png").stat().st_size > 1000
 
 
-def test_policy_place_can_fine_tune_first(tiny_run):
+def test_policy_place_can_fine_tune_first_and_never_returns_worse_than_zero_shot(tiny_run):
     _, final = tiny_run
     design = netlists.load("toy_macro_stdcell")
-    result = policy_place(design, final, samples=1, fd_schedule="circuit_training", finetune_steps=64,
-                          finetune_source="toy_macro_stdcell", finetune_settings=TINY)  # fmt: skip
-    assert result.method == "rl+finetune" and hard_macro_violations(design, result.placement) == []
+    zero_shot = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    for budget in ({"finetune_steps": 64}, {"finetune_seconds": 1.0}):
+        result = policy_place(design, final, samples=2, fd_schedule="circuit_training",
+                              finetune_source="toy_macro_stdcell", finetune_settings=TINY, **budget)  # fmt: skip
+        assert result.method == "rl+finetune" and hard_macro_violations(design, result.placement) == []
+        assert result.report.proxy_cost <= zero_shot.report.proxy_cost
+        scored = CostModel(design.netlist, design.floorplan).evaluate(result.placement)
+        assert scored.proxy_cost == pytest.approx(result.report.proxy_cost, rel=1e-12)
     with pytest.raises(ValueError, match="finetune_source"):
         policy_place(design, final, finetune_steps=64)

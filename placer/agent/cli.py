@@ -2,6 +2,7 @@
 
     python train.py pretrain --designs ariane133 synthetic:0-63 --timesteps 200000 --out runs/pre
     python train.py finetune --from runs/pre/final.zip --design ariane133 --timesteps 20000 --out runs/ft
+    python train.py finetune ... --timesteps 1000000 --minutes 30     # a wall-clock budget
     python train.py pretrain ... --out runs/pre --resume      # continue from the newest checkpoint
     python train.py imitate --designs synthetic:0-239 --anneal-seconds 4 --epochs 12 --out runs/bc
     python train.py pretrain --from runs/bc/final.zip --designs synthetic:0-239 ...   # PPO from the clone
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--no-progress", action="store_true", help="no progress bar")
     for command in (pretrain, finetune):
         command.add_argument("--timesteps", type=int, required=True, help="environment steps in all")
+        command.add_argument("--minutes", type=float, help="stop training after this long, if sooner")
         command.add_argument("--ent-coef", type=float, help=f"entropy bonus (default {defaults.ent_coef:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['ent_coef']:g})")  # fmt: skip
         command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
@@ -109,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 designs, extra = [args.design], {"plc": args.plc} if args.plc else {}
             final = train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
-                          progress_bar=not args.no_progress, env_extra=extra)  # fmt: skip
+                          progress_bar=not args.no_progress, env_extra=extra,
+                          seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
     except (ValueError, FileNotFoundError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2

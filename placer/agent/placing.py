@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import importlib.resources
+import json
 import math
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from sb3_contrib import MaskablePPO
 
 from envs import MacroPlacementEnv
-from netlists import Design
-from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, load_policy, train
+from netlists import Design, Placement
+from placer.agent.training import FINETUNE_DEFAULTS, BestEpisode, TrainSettings, load_policy, train
 from placer.baselines import PlaceResult, place
-from placer.cost import CostWeights
+from placer.cost import CostModel, CostWeights
 
 BUNDLED_NAME = "pretrained.zip"
 
@@ -39,6 +41,49 @@ def map_size(checkpoint: str | Path | MaskablePPO, design: Design) -> int:
     return trained if needed <= trained else needed
 
 
+@dataclass(frozen=True)
+class FineTuned:
+    """A policy fine-tuned on one design, with the best episode its training played.
+
+    Attributes:
+        checkpoint: The fine-tuned model (``final.zip`` in the run folder).
+        placement: The best finished training episode's placement (``None`` when none finished).
+        proxy_cost: Its proxy cost under the training environments' weights.
+        steps: Environment steps trained.
+        episodes: Finished (feasible) training episodes.
+    """
+
+    checkpoint: Path
+    placement: Placement | None
+    proxy_cost: float
+    steps: int
+    episodes: int
+
+
+def finetune(
+    source: str,
+    checkpoint: str | Path | None,
+    run: str | Path,
+    settings: TrainSettings,
+    *,
+    steps: int | None = None,
+    seconds: float | None = None,
+    env_extra: dict | None = None,
+) -> FineTuned:
+    """Train ``checkpoint`` (a fresh policy when ``None``) on the design ``source`` for ``steps`` or ``seconds``.
+
+    Raises:
+        ValueError: Neither budget is given, or the design cannot be loaded.
+    """
+    if steps is None and seconds is None:
+        raise ValueError("fine-tuning needs a budget in steps or seconds")
+    best = BestEpisode()
+    final = train([source], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
+                  env_extra=env_extra, seconds=seconds, callbacks=[best])  # fmt: skip
+    trained = json.loads((Path(run) / "run.json").read_text())["steps"]
+    return FineTuned(final, best.placement, best.proxy_cost, trained, best.episodes)
+
+
 def policy_place(
     design: Design,
     checkpoint: str | Path | None = None,
@@ -48,11 +93,16 @@ def policy_place(
     weights: CostWeights | None = None,
     fd_schedule: str = "electrostatic",
     finetune_steps: int = 0,
+    finetune_seconds: float | None = None,
     finetune_source: str | None = None,
     finetune_plc: str | None = None,
     finetune_settings: TrainSettings | None = None,
 ) -> PlaceResult:
     """Place with the policy: one greedy (most likely) episode and ``samples - 1`` sampled ones; the best wins.
+
+    With a fine-tuning budget (``finetune_steps`` and/or ``finetune_seconds``, whichever ends
+    first), the policy is first trained on the design, and the result is the best of the
+    episodes played by the policy before and after fine-tuning and during it.
 
     Args:
         design: The design.
@@ -63,6 +113,7 @@ def policy_place(
         fd_schedule: Soft-macro placement at the end of each episode.
         finetune_steps: Fine-tune on the design for this many steps first (needs ``finetune_source``,
             the design as a file path or bundled name, for the training workers to load).
+        finetune_seconds: Fine-tune for this much wall time (at most ``finetune_steps`` when that is given too).
         finetune_source: Where the training workers load the design from.
         finetune_plc: The ``plc`` argument of the training environments (the design's own by default).
         finetune_settings: Settings of the fine-tune (default: two environments and ``FINETUNE_DEFAULTS``).
@@ -73,28 +124,31 @@ def policy_place(
     """
     started = time.perf_counter()
     checkpoint = Path(checkpoint) if checkpoint is not None else bundled_checkpoint()
-    method = "rl"
-    if finetune_steps > 0:
+    tuning = finetune_steps > 0 or finetune_seconds is not None
+    method = "rl+finetune" if tuning else "rl"
+    found = [_play(design, checkpoint, samples, seed, weights, fd_schedule)]
+    if tuning:
         if finetune_source is None:
             raise ValueError("fine-tuning needs the design's file path or bundled name (finetune_source)")
-        grid = map_size(checkpoint, design)
-        settings = finetune_settings or TrainSettings(n_envs=2, max_grid=grid, **FINETUNE_DEFAULTS)
+        settings = finetune_settings or TrainSettings(n_envs=2, max_grid=map_size(checkpoint, design),
+                                                      fd_schedule=fd_schedule, **FINETUNE_DEFAULTS)  # fmt: skip
+        extra = {"plc": finetune_plc} if finetune_plc is not None else {}
+        if weights is not None:
+            extra["weights"] = weights
         with tempfile.TemporaryDirectory() as run:
-            extra = {} if finetune_plc is None else {"plc": finetune_plc}
-            checkpoint_tuned = train([finetune_source], finetune_steps, run, settings, start_from=checkpoint,
-                                     progress_bar=False, env_extra=extra)  # fmt: skip
-            tuned = Path(run) / "tuned.zip"
-            checkpoint_tuned.replace(tuned)
-            result = _play(design, tuned, samples, seed, weights, fd_schedule)
-        method = "rl+finetune"
-    else:
-        result = _play(design, checkpoint, samples, seed, weights, fd_schedule)
-    if result is None:
+            tuned = finetune(finetune_source, checkpoint, run, settings, steps=finetune_steps or None,
+                             seconds=finetune_seconds, env_extra=extra)  # fmt: skip
+            found.append(_play(design, tuned.checkpoint, samples, seed, weights, fd_schedule))
+        if tuned.placement is not None:  # scored here, on the caller's design
+            report = CostModel(design.netlist, design.floorplan).evaluate(tuned.placement, weights)
+            found.append((tuned.placement, report))
+    found = [f for f in found if f is not None]
+    if not found:
         fallback = place(design, "greedy", seed=seed, weights=weights)
         return PlaceResult(f"{method}->greedy", fallback.placement, fallback.report,
                            time.perf_counter() - started, seed, backed_off=True)  # fmt: skip
-    placement, report = result
-    return PlaceResult(method, placement, report, time.perf_counter() - started, seed)
+    placement, report = min(found, key=lambda f: f[1].proxy_cost)
+    return PlaceResult(method, placement, report, time.perf_counter() - started, seed, budget_s=finetune_seconds)
 
 
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule):

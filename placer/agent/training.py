@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -22,13 +23,13 @@ from pathlib import Path
 
 import torch as th
 from sb3_contrib import MaskablePPO
-from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from envs import MacroPlacementEnv, MultiDesignEnv
 from envs.placement_env import SYNTHETIC
-from netlists import NetlistFormatError
+from netlists import NetlistFormatError, Placement
 from netlists.textio import atomic_path
 from placer.agent.policy import PlacementPolicy
 
@@ -147,6 +148,42 @@ class Checkpoints(BaseCallback):
         return True
 
 
+class BestEpisode(BaseCallback):
+    """Keeps the finished training episode with the lowest proxy cost: its placement and cost.
+
+    Fine-tuning on one design is a search for that design's placement, and PPO samples many
+    episodes on the way; the best of them is a result in its own right.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.placement: Placement | None = None
+        self.proxy_cost = math.inf
+        self.episodes = 0
+
+    def _on_step(self) -> bool:
+        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
+            if done and "placement" in info:  # finished, not infeasible
+                self.episodes += 1
+                if info["proxy_cost"] < self.proxy_cost:
+                    self.placement, self.proxy_cost = info["placement"], info["proxy_cost"]
+        return True
+
+
+class WallClock(BaseCallback):
+    """Stops training once ``seconds`` of wall time have passed since training started."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds, self.started = seconds, 0.0
+
+    def _on_training_start(self) -> None:
+        self.started = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        return time.perf_counter() - self.started < self.seconds
+
+
 def load_policy(checkpoint: str | Path | MaskablePPO, env, settings: TrainSettings | None = None) -> MaskablePPO:
     """A model for ``env`` whose policy weights come from ``checkpoint`` (a path or a loaded model; any map size)."""
     saved = checkpoint if isinstance(checkpoint, MaskablePPO) else MaskablePPO.load(checkpoint, device="cpu")
@@ -168,8 +205,10 @@ def train(
     resume: bool = False,
     progress_bar: bool = True,
     env_extra: dict | None = None,
+    seconds: float | None = None,
+    callbacks: Sequence[BaseCallback] = (),
 ) -> Path:
-    """Train on ``designs`` until ``timesteps`` steps in all; returns the path of ``final.zip``.
+    """Train on ``designs`` until ``timesteps`` steps in all (or ``seconds``); returns the path of ``final.zip``.
 
     Args:
         designs: Design names, paths or ``"synthetic:N"``.
@@ -180,6 +219,8 @@ def train(
         resume: Continue from the run's newest checkpoint (a fresh start when there is none).
         progress_bar: Show SB3's progress bar.
         env_extra: More keyword arguments of the environments (e.g. ``plc``).
+        seconds: Stop after this much wall time of training (at the step it runs out), if sooner.
+        callbacks: More SB3 callbacks (e.g. :class:`BestEpisode`).
 
     Raises:
         ValueError: A design cannot be loaded or placed, or a setting is wrong.
@@ -201,16 +242,18 @@ def train(
         model.tensorboard_log = str(run / "tb")
         record = {"designs": list(designs), "timesteps": timesteps, "settings": dataclasses.asdict(settings),
                   "start_from": None if start_from is None else str(start_from),
-                  "resumed_from": None if checkpoint is None else checkpoint.name,
+                  "seconds": seconds, "resumed_from": None if checkpoint is None else checkpoint.name,
                   "device": str(model.device), "cuda": th.cuda.is_available()}  # fmt: skip
         (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
-            model.learn(remaining, callback=Checkpoints(run, settings.checkpoint_every), tb_log_name="ppo",
-                        reset_num_timesteps=checkpoint is None, progress_bar=progress_bar)  # fmt: skip
+            stop = [] if seconds is None else [WallClock(seconds)]
+            callback = CallbackList([Checkpoints(run, settings.checkpoint_every), *callbacks, *stop])
+            model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
+                        progress_bar=progress_bar)  # fmt: skip
         final = run / "final.zip"
         save_atomically(model, final)
-        record["wall_s"] = time.time() - started
+        record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
         (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
         return final
     finally:
