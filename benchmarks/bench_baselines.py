@@ -30,11 +30,8 @@ import os
 import statistics
 from pathlib import Path
 
-import numpy as np
-
 import netlists
-from netlists import Design
-from netlists.synthetic import SyntheticSpec, generate
+from netlists import Design, synthetic
 from placer import plot
 from placer.baselines import place
 from placer.cluster import cluster_netlist
@@ -49,8 +46,8 @@ REFERENCE = "reference"
 
 def load_design(name: str, data: Path) -> Design:
     """A bundled design, a generated one (``synthetic:N``), or a flat design of ``data/flat`` clustered."""
-    if name.startswith("synthetic:"):
-        return generate(SyntheticSpec.sample(np.random.default_rng(int(name.removeprefix("synthetic:")))))
+    if synthetic.is_name(name):
+        return synthetic.by_name(name)
     if name not in FLAT:
         return netlists.load(name)
     flat = netlists.load(data / "flat" / name / FLAT[name])

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import netlists
-from netlists.synthetic import SyntheticSpec, generate
+from netlists import synthetic
 from placer.agent.cli import expand
 from placer.agent.placing import bundled_checkpoint, policy_place
 from placer.baselines import PackingError, place
@@ -41,11 +41,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in expand(args.designs.split(",")):
-        if name.startswith("synthetic:"):
-            seed = int(name.removeprefix("synthetic:"))
-            design = generate(SyntheticSpec.sample(np.random.default_rng(seed), max_grid=args.max_grid))
-        else:
-            design = netlists.load(name)
+        design = synthetic.by_name(name, args.max_grid) if synthetic.is_name(name) else netlists.load(name)
         try:
             greedy = place(design, "greedy")
         except PackingError as error:

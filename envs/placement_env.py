@@ -37,10 +37,9 @@ import numpy as np
 
 import netlists
 from envs.observation import ObservationBuilder
-from netlists import Design, Floorplan, Netlist, Placement
+from netlists import Design, Floorplan, Netlist, Placement, synthetic
 from netlists.loader import DEFAULT
 from netlists.plc import write_plc
-from netlists.synthetic import SyntheticSpec, generate
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import SCHEDULES, FDSchedule, place_soft_macros
 from placer.raster import layout_image
@@ -50,18 +49,13 @@ REWARDS = ("terminal", "dense")
 ORIENTATION_MODES = ("fixed", "action", "post")
 
 
-SYNTHETIC = "synthetic:"
-"""``netlist="synthetic:N"``: the generated design of :meth:`SyntheticSpec.sample` with seed ``N``."""
-
-
 def _load_design(
     netlist: str | Path | Design | Netlist, plc: str | Path | None, floorplan: Floorplan | None, max_grid: int
 ) -> Design:
     if isinstance(netlist, Design):
         return netlist
-    if isinstance(netlist, str) and netlist.startswith(SYNTHETIC):
-        seed = int(netlist.removeprefix(SYNTHETIC))
-        return generate(SyntheticSpec.sample(np.random.default_rng(seed), max_grid=max(16, min(max_grid, 128))))
+    if synthetic.is_name(netlist):
+        return synthetic.by_name(netlist, max_grid)
     if isinstance(netlist, Netlist):
         n = netlist.n_nodes
         empty = Placement.unplaced(n)

@@ -106,6 +106,39 @@ def generate(spec: SyntheticSpec) -> Design:
     return generate_with_layout(spec)[0]
 
 
+PREFIX = "synthetic:"
+"""Designs named ``synthetic:N`` are the spec drawn with seed ``N`` (:func:`by_name`)."""
+
+
+def is_name(name: object) -> bool:
+    """Whether ``name`` is a ``synthetic:N`` name."""
+    return isinstance(name, str) and name.startswith(PREFIX)
+
+
+def by_name(name: str, max_grid: int = 128) -> Design:
+    """The design ``synthetic:N``: :meth:`SyntheticSpec.sample` with seed ``N``, its grid at most ``max_grid``.
+
+    The same name drawn with another ``max_grid`` (clamped to 16-128) is another design.
+
+    Raises:
+        ValueError: ``name`` is not ``synthetic:`` followed by a whole number.
+    """
+    rng = np.random.default_rng(seed_of(name))
+    return generate(SyntheticSpec.sample(rng, max_grid=max(16, min(max_grid, 128))))
+
+
+def seed_of(name: str) -> int:
+    """The ``N`` of ``synthetic:N``.
+
+    Raises:
+        ValueError: ``name`` is not ``synthetic:`` followed by a whole number.
+    """
+    seed = name.removeprefix(PREFIX) if is_name(name) else ""
+    if not seed.isdigit():
+        raise ValueError(f"{name!r} is not a generated design's name (synthetic:N, N a whole number)")
+    return int(seed)
+
+
 def generate_with_layout(spec: SyntheticSpec) -> tuple[Design, Placement]:
     """The design, and the hidden layout its nets were drawn from scaled to the canvas.
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import netlists
-from netlists import NodeKind
+from netlists import NodeKind, synthetic
 from netlists.synthetic import SyntheticSpec, generate, generate_with_layout
 from placer.baselines import place
 from placer.cost import CostModel
@@ -35,6 +35,21 @@ def test_sampled_specs_stay_in_their_ranges():
         assert (nl.node_width[hard] <= fp.width / 2 + 1e-9).all() and (
             nl.node_height[hard] <= fp.height / 2 + 1e-9
         ).all()
+
+
+def test_a_name_gives_the_design_of_its_seed_and_a_bad_name_one_clear_error():
+    sampled = generate(SyntheticSpec.sample(np.random.default_rng(7), max_grid=32))
+    assert netlists.netlist_differences(synthetic.by_name("synthetic:7", 32).netlist, sampled.netlist) == []
+    for seed in range(4):
+        floorplan = synthetic.by_name(f"synthetic:{seed}", 24).floorplan
+        assert max(floorplan.cols, floorplan.rows) <= 24
+    clamped, smallest = synthetic.by_name("synthetic:7", 4), synthetic.by_name("synthetic:7", 16)
+    assert netlists.netlist_differences(clamped.netlist, smallest.netlist) == []
+    assert clamped.floorplan == smallest.floorplan
+    assert synthetic.is_name("synthetic:7") and not synthetic.is_name("ariane133") and not synthetic.is_name(None)
+    for bad in ("synthetic:", "synthetic:x", "synthetic:-1", "ariane133"):
+        with pytest.raises(ValueError, match="not a generated design's name"):
+            synthetic.by_name(bad)
 
 
 def test_designs_are_well_formed_and_round_trip(tmp_path):

@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from netlists import synthetic
 from placer.agent.imitation import clone, collect
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
 
@@ -36,9 +37,9 @@ def expand(designs: Sequence[str]) -> list[str]:
     """Design arguments with ``synthetic:A-B`` ranges spelled out."""
     out = []
     for design in designs:
-        if design.startswith("synthetic:") and "-" in design:
-            low, high = (int(v) for v in design.removeprefix("synthetic:").split("-"))
-            out += [f"synthetic:{seed}" for seed in range(low, high + 1)]
+        if synthetic.is_name(design) and "-" in design:
+            low, high = (int(v) for v in design.removeprefix(synthetic.PREFIX).split("-"))
+            out += [f"{synthetic.PREFIX}{seed}" for seed in range(low, high + 1)]
         else:
             out.append(design)
     return out

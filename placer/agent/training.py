@@ -28,8 +28,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from envs import MacroPlacementEnv, MultiDesignEnv
-from envs.placement_env import SYNTHETIC
-from netlists import NetlistFormatError, Placement
+from netlists import NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path
 from placer.agent.policy import PlacementPolicy
 
@@ -99,9 +98,10 @@ def check_designs(designs: Sequence[str], settings: TrainSettings, env_extra: di
         ValueError: A design cannot be loaded or placed with these settings (the message names it).
     """
     for design in designs:
-        if str(design).startswith(SYNTHETIC):
-            continue
         try:
+            if synthetic.is_name(design):
+                synthetic.seed_of(design)  # generated in the workers; only the name is checked here
+                continue
             MacroPlacementEnv(design, **settings.env_kwargs(), **(env_extra or {})).close()
         except (ValueError, NetlistFormatError) as error:
             raise ValueError(f"design {design}: {error}") from None
