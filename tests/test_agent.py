@@ -20,7 +20,7 @@ import netlists
 from envs import MacroPlacementEnv
 from placer.agent import cli as train_cli
 from placer.agent.network import PADDING_LOGIT, PlacementNet
-from placer.agent.placing import policy_place
+from placer.agent.placing import finetune, policy_place
 from placer.agent.policy import PlacementPolicy
 from placer.agent.training import (
     FINETUNE_DEFAULTS,
@@ -147,10 +147,11 @@ def test_policy_place_is_legal_and_falls_back_when_the_policy_runs_out_of_room(t
 def test_train_cli_expands_ranges_and_reports_bad_designs_in_one_line(tmp_path, capsys):
     assert train_cli.expand(["ariane133", "synthetic:2-4"]) == ["ariane133", "synthetic:2", "synthetic:3",
                                                                  "synthetic:4"]  # fmt: skip
-    code = train_cli.main(["pretrain", "--designs", "nosuch", "--timesteps", "10", "--out", str(tmp_path / "r")])
-    err = capsys.readouterr().err.strip()
-    assert code == 2 and err.startswith("train.py: error: design nosuch") and "\n" not in err
-    assert not (tmp_path / "r").exists()
+    for bad in ("nosuch", "synthetic:x"):
+        code = train_cli.main(["pretrain", "--designs", bad, "--timesteps", "10", "--out", str(tmp_path / "r")])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and err.startswith(f"train.py: error: design {bad}") and "\n" not in err
+        assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.slow
@@ -185,10 +186,22 @@ def test_training_keeps_its_best_episode(tmp_path):
     train(["toy_macro_stdcell"], 128, tmp_path / "r", TINY, progress_bar=False, callbacks=[best, finished])
     assert best.episodes == len(finished.costs) and len(set(finished.costs)) > 1, "episodes that differ"
     assert best.proxy_cost == min(finished.costs)
-    design = netlists.load("toy_macro_stdcell")
-    assert hard_macro_violations(design, best.placement) == []
-    scored = CostModel(design.netlist, design.floorplan).evaluate(best.placement)
-    assert scored.proxy_cost == pytest.approx(best.proxy_cost, rel=1e-12)
+    assert hard_macro_violations(netlists.load("toy_macro_stdcell"), best.placement) == []
+    assert best.proxy_cost == pytest.approx(evaluate_on("toy_macro_stdcell", best.placement), rel=1e-12)
+
+
+def evaluate_on(name: str, placement) -> float:
+    design = netlists.load(name)
+    return CostModel(design.netlist, design.floorplan).evaluate(placement).proxy_cost
+
+
+def test_finetune_reports_its_steps_and_best_episode_and_needs_a_budget(tiny_run, tmp_path):
+    _, final = tiny_run
+    tuned = finetune("toy_macro_stdcell", final, tmp_path / "ft", TINY, steps=64)
+    assert tuned.steps == 64 and tuned.episodes > 0 and tuned.checkpoint.is_file()
+    assert tuned.proxy_cost == pytest.approx(evaluate_on("toy_macro_stdcell", tuned.placement), rel=1e-12)
+    with pytest.raises(ValueError, match="budget"):
+        finetune("toy_macro_stdcell", final, tmp_path / "ft2", TINY)
 
 
 def test_a_wall_clock_budget_stops_training(tiny_run, tmp_path):

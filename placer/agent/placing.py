@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.resources
-import json
 import math
 import tempfile
 import time
@@ -80,8 +79,7 @@ def finetune(
     best = BestEpisode()
     final = train([source], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
                   env_extra=env_extra, seconds=seconds, callbacks=[best])  # fmt: skip
-    trained = json.loads((Path(run) / "run.json").read_text())["steps"]
-    return FineTuned(final, best.placement, best.proxy_cost, trained, best.episodes)
+    return FineTuned(final, best.placement, best.proxy_cost, best.num_timesteps, best.episodes)
 
 
 def policy_place(
