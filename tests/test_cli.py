@@ -196,3 +196,12 @@ def test_place_with_the_bundled_policy_then_coordinate_descent(tmp_path, capsys)
     )
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "rl+cd" and result["overlap_area"] == 0.0 and result["runtime_s"] > 0
+
+
+def test_place_fine_tunes_the_policy_for_a_wall_clock_budget(tmp_path, capsys):
+    out = tmp_path / "ft"
+    args = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "2", "--fd", "circuit_training", "-o", str(out)]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "rl+finetune" and result["budget_s"] == 2.0 and result["runtime_s"] >= 2.0
+    assert result["overlap_area"] == 0.0 and (out / "placement.plc").is_file()
