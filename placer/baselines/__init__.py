@@ -7,7 +7,7 @@
 0.0
 """
 
-from placer.baselines.annealing import AnnealResult, AnnealSettings, anneal
+from placer.baselines.annealing import AnnealResult, AnnealRun, AnnealSettings, MoveMix, anneal
 from placer.baselines.constructive import PackingError
 from placer.baselines.descent import coordinate_descent
 from placer.baselines.run import METHODS, PlaceResult, place, with_descent
@@ -15,7 +15,9 @@ from placer.baselines.run import METHODS, PlaceResult, place, with_descent
 __all__ = [
     "METHODS",
     "AnnealResult",
+    "AnnealRun",
     "AnnealSettings",
+    "MoveMix",
     "PackingError",
     "PlaceResult",
     "anneal",

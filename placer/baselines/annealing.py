@@ -16,6 +16,13 @@ the current hard macros; the re-placement is kept when it lowers the cost (early
 the hard macros have moved far) and dropped otherwise, and each time it is dropped the
 period doubles, so FD runs as often as it pays. The result is the best placement seen. With
 a budget in moves and a seed, a run is repeatable.
+
+A *controller* may steer a run: the budget is cut into ``decisions`` blocks, and before each
+block the controller reads :attr:`AnnealRun.features` (progress, temperature, and per move
+type the acceptance, illegal share and gain of the last block) and returns a
+:class:`MoveMix`: the move probabilities and scales of the temperature, the shift radius and
+the soft-macro nudge for the next block. Everything else (moves, cost, acceptance, FD,
+budget) is the same code, so a steered run and a plain one differ only in those choices.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ class AnnealSettings:
         shuffle_size: Macros in a shuffle.
         calibration_moves: Random moves (each undone) that set the initial temperature.
         spacing: Clearance (µm) between hard macros and from blockages.
+        decisions: Blocks of a run steered by a controller (one :class:`MoveMix` each).
     """
 
     move_probabilities: tuple[float, ...] = (0.12, 0.12, 0.02, 0.12, 0.12, 0.5)
@@ -61,6 +69,7 @@ class AnnealSettings:
     shuffle_size: int = 4
     calibration_moves: int = 300
     spacing: float = 0.0
+    decisions: int = 32
 
     def __post_init__(self) -> None:
         if len(self.move_probabilities) != len(MOVES) or min(self.move_probabilities) < 0:
@@ -69,6 +78,32 @@ class AnnealSettings:
             raise ValueError("need 0 < initial_acceptance < 1 and 0 < final_ratio <= 1")
         if self.fd_every < 1 or not 2 <= self.shuffle_size <= 8:
             raise ValueError("need fd_every >= 1 and 2 <= shuffle_size <= 8")
+        if self.decisions < 1:
+            raise ValueError("need decisions >= 1")
+
+
+@dataclass(frozen=True)
+class MoveMix:
+    """How the next block of a run moves: what a controller returns.
+
+    Attributes:
+        probabilities: Weights of the six moves (``MOVES``), as in ``AnnealSettings.move_probabilities``.
+        temperature_scale: Factor on the cooling schedule's temperature.
+        radius_scale: Factor on the shift radius (at least one cell, at most the grid).
+        nudge_scale: Factor on the largest soft-macro nudge.
+    """
+
+    probabilities: tuple[float, ...]
+    temperature_scale: float = 1.0
+    radius_scale: float = 1.0
+    nudge_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        scales = (self.temperature_scale, self.radius_scale, self.nudge_scale)
+        if len(self.probabilities) != len(MOVES) or not all(math.isfinite(p) and p >= 0 for p in self.probabilities):
+            raise ValueError(f"a move mix needs {len(MOVES)} finite weights >= 0")
+        if sum(self.probabilities) <= 0 or not all(math.isfinite(v) and v > 0 for v in scales):
+            raise ValueError("a move mix needs a positive weight and finite positive scales")
 
 
 @dataclass
@@ -137,7 +172,8 @@ class _Annealer:
         self.boxes = np.concatenate([np.zeros((self.macros.size, 4)), fixed_boxes])
         for i, node in enumerate(self.macros):
             self._set_box(i, placement.x[node], placement.y[node])
-        self.cum_probabilities = np.cumsum(settings.move_probabilities) / sum(settings.move_probabilities)
+        self.cum_probabilities = _cumulative(settings.move_probabilities)
+        self.kind = 0  # of the last proposal
         self.new_boxes = np.zeros((8, 4))
         self.skip = np.full(8, -1, dtype=np.int64)
         self.touch = TOUCH * max(fp.width, fp.height)
@@ -166,6 +202,7 @@ class _Annealer:
         rng, fp, n = self.rng, self.model.floorplan, self.macros.size
         u = rng.random()
         kind = next(k for k, p in enumerate(self.cum_probabilities) if u <= p)
+        self.kind = kind
         cost = self.cost
         if kind == 5:  # nudge a soft macro (soft macros may overlap anything)
             if self.soft.size == 0:
@@ -235,6 +272,173 @@ class _Annealer:
         return False
 
 
+def _cumulative(weights: tuple[float, ...]) -> list[float]:
+    total = sum(weights)
+    cumulative = list(np.cumsum(weights) / total)
+    cumulative[-1] = 1.0  # a draw u <= 1 always finds a move
+    return cumulative
+
+
+FEATURES = (
+    "fraction", "log_temperature", "gap_to_best", "block_gain", "log_moves_per_node", "hard_share",
+    *(f"{stat}_{move}" for stat in ("accepted", "illegal", "gain") for move in MOVES),
+)  # fmt: skip
+"""What :attr:`AnnealRun.features` holds, in order; each is scaled to about [-1, 1]."""
+
+
+class AnnealRun:
+    """One annealing run, advanced block by block: what :func:`anneal` and a controller's environment step.
+
+    Args:
+        model: Cost model of the design.
+        placement: A legal start with every movable hard macro placed (e.g. from greedy).
+        seconds: Budget on ``clock`` (the cooling follows it).
+        moves: Budget in moves (the cooling follows the moves; repeatable for a seed).
+            With both, the run stops at whichever comes first and cools by moves.
+        seed: Seed of the random moves.
+        settings: Move mix, temperatures, re-placement period.
+        weights: Weights of the proxy cost.
+        fd_schedule: How soft macros are re-placed (the electrostatic schedule by default).
+        progress: Called now and then with the fraction of the budget used and the best cost.
+        clock: The clock of ``seconds`` (``time.process_time`` for CPU time).
+    """
+
+    def __init__(
+        self,
+        model: CostModel,
+        placement: Placement,
+        *,
+        seconds: float | None = None,
+        moves: int | None = None,
+        seed: int = 0,
+        settings: AnnealSettings | None = None,
+        weights: CostWeights | None = None,
+        fd_schedule: FDSchedule | None = None,
+        progress: Callable[[float, float], None] | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        if seconds is None and moves is None:
+            raise ValueError("give a budget: seconds, moves or both")
+        self.settings = settings = settings or AnnealSettings()
+        self.weights = weights = weights or CostWeights()
+        self.seconds, self.moves, self.progress, self.clock = seconds, moves, progress, clock
+        self.started = clock()
+        run = self.run = _Annealer(model, placement, weights, settings, seed, fd_schedule or FDSchedule.electrostatic())
+        run.replace_soft_macros(keep_if_worse=not run.soft.size or not placement.is_placed[run.soft].all())
+        self.best, self.best_cost = run.cost.placement(), run.cost.proxy_cost
+        self.start_cost = self.best_cost
+        self.history = [(0, self.elapsed, 0.0, self.best_cost, self.best_cost)]
+        self.t_start = _calibrate(run, settings)
+        self.temperature, self.log_ratio = self.t_start, math.log(settings.final_ratio)
+        self.done = self.accepted = self.fd_runs = self.fd_kept = 0
+        self.next_fd, self.fd_period = settings.fd_every, settings.fd_every
+        self.current = run.cost.proxy_cost
+        self.fraction = self.cooled = 0.0
+        self.mix = MoveMix(settings.move_probabilities)
+        self.nodes = run.macros.size + run.soft.size
+        self._block_start = (0, self.best_cost)
+        self._stats = [[0, 0, 0, 0.0] for _ in MOVES]  # per move: proposed, illegal, accepted, cost decrease
+
+    @property
+    def elapsed(self) -> float:
+        """Time on the run's clock since it started."""
+        return self.clock() - self.started
+
+    @property
+    def finished(self) -> bool:
+        """Whether the budget is spent."""
+        return self.fraction >= 1.0
+
+    def set_mix(self, mix: MoveMix) -> None:
+        """Move by ``mix`` from now on."""
+        self.mix = mix
+        self.run.cum_probabilities = _cumulative(mix.probabilities)
+        self._cool()
+
+    def features(self) -> np.ndarray:
+        """The run's state since the last call, as named in ``FEATURES`` (float32); starts a new block."""
+        run, stats = self.run, self._stats
+        expected = self.done / self.fraction if self.fraction > 0 else 0.0
+        block_moves, block_best = self._block_start
+        head = [
+            self.fraction,
+            math.log(self.temperature / self.t_start) / abs(self.log_ratio) if self.t_start > 0 else 0.0,
+            min((self.current - self.best_cost) / self.best_cost * 100.0, 10.0) / 10.0,
+            min((block_best - self.best_cost) / self.best_cost * 100.0, 10.0) / 10.0,
+            math.log10(1.0 + expected / max(self.nodes, 1)) / 4.0,
+            run.macros.size / max(self.nodes, 1),
+        ]
+        accepted = [s[2] / max(s[0] - s[1], 1) for s in stats]
+        illegal = [s[1] / max(s[0], 1) for s in stats]
+        gain = [math.copysign(math.log1p(abs(s[3]) / max(s[0], 1) / self.best_cost * 1e5), s[3]) / 5.0 for s in stats]
+        self._block_start = (self.done, self.best_cost)
+        self._stats = [[0, 0, 0, 0.0] for _ in MOVES]
+        return np.clip(np.nan_to_num(np.array(head + accepted + illegal + gain, dtype=np.float32)), -1.0, 1.0)
+
+    def advance(self, until: float = 1.0) -> None:
+        """Make moves until ``until`` of the budget is spent (checked every 256 moves), or all of it."""
+        run, moves, stats = self.run, self.moves, self._stats
+        while self.fraction < until and not self.finished:
+            moved = run.propose()
+            self.done += 1
+            record = stats[run.kind]
+            record[0] += 1
+            if moved is None:
+                record[1] += 1
+            else:
+                delta = run.cost.proxy_cost - self.current
+                if delta <= 0 or run.rng.random() < math.exp(-delta / self.temperature):
+                    self.current = run.cost.proxy_cost
+                    run.accept(moved)
+                    self.accepted += 1
+                    record[2] += 1
+                    record[3] -= delta
+                else:
+                    run.cost.undo()
+            if self.done % 256 == 0 or (moves is not None and self.done >= moves):
+                self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        run, moves, seconds = self.run, self.moves, self.seconds
+        elapsed = self.elapsed
+        self.fraction = self.done / moves if moves is not None else elapsed / seconds if seconds > 0 else 1.0
+        if moves is not None and seconds is not None and elapsed >= seconds:
+            self.fraction = 1.0
+        self._cool()
+        if self.current < self.best_cost:
+            self.best, self.best_cost = run.cost.placement(), self.current
+        if self.done >= self.next_fd and self.fraction < 1.0:
+            self.fd_runs += 1
+            if run.replace_soft_macros(keep_if_worse=False):
+                self.fd_kept += 1
+                self.current = run.cost.proxy_cost
+                if self.current < self.best_cost:
+                    self.best, self.best_cost = run.cost.placement(), self.current
+            else:
+                self.fd_period *= 2
+            self.next_fd = self.done + self.fd_period
+        if self.done % 8192 == 0 or self.fraction >= 1.0:
+            self.history.append((self.done, self.elapsed, self.temperature, self.current, self.best_cost))
+            if self.progress is not None:
+                self.progress(self.cooled, self.best_cost)
+
+    def _cool(self) -> None:
+        """Temperature, shift radius and nudge for the budget spent, scaled by the move mix."""
+        run, mix = self.run, self.mix
+        self.cooled = cooled = min(self.fraction, 1.0)
+        self.temperature = self.t_start * math.exp(self.log_ratio * cooled) * mix.temperature_scale
+        fp = run.model.floorplan
+        radius = round(run.max_radius * (1.0 - cooled) * mix.radius_scale)
+        run.radius = max(1, min(radius, max(fp.cols, fp.rows)))
+        run.nudge = (0.05 + 0.95 * (1.0 - cooled)) * mix.nudge_scale
+
+    def result(self) -> AnnealResult:
+        """The best placement seen, scored, with the run's counts."""
+        report = self.run.model.evaluate(self.best, self.weights)
+        return AnnealResult(self.best, report, self.done, self.accepted, self.fd_runs, self.fd_kept, self.elapsed,
+                            self.history)  # fmt: skip
+
+
 def anneal(
     model: CostModel,
     placement: Placement,
@@ -246,13 +450,15 @@ def anneal(
     weights: CostWeights | None = None,
     fd_schedule: FDSchedule | None = None,
     progress: Callable[[float, float], None] | None = None,
+    controller: Callable[[np.ndarray], MoveMix] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> AnnealResult:
     """Anneal the movable hard macros of a legal placement; returns the best placement seen.
 
     Args:
         model: Cost model of the design.
         placement: A legal start with every movable hard macro placed (e.g. from greedy).
-        seconds: Wall-clock budget (the cooling follows the clock).
+        seconds: Budget on ``clock`` (wall time by default; the cooling follows it).
         moves: Budget in moves (the cooling follows the moves; repeatable for a seed).
             With both, the run stops at whichever comes first and cools by moves.
         seed: Seed of the random moves.
@@ -260,61 +466,20 @@ def anneal(
         weights: Weights of the proxy cost.
         fd_schedule: How soft macros are re-placed (the electrostatic schedule by default).
         progress: Called now and then with the fraction of the budget used and the best cost.
+        controller: Chooses the move mix of each of ``settings.decisions`` blocks from the
+            run's features; without one, the run moves by ``settings`` throughout.
+        clock: The clock of ``seconds`` (``time.process_time`` for CPU time).
     """
-    if seconds is None and moves is None:
-        raise ValueError("give a budget: seconds, moves or both")
-    settings = settings or AnnealSettings()
-    weights = weights or CostWeights()
-    fd_schedule = fd_schedule or FDSchedule.electrostatic()
-    started = time.perf_counter()
-    run = _Annealer(model, placement, weights, settings, seed, fd_schedule)
-    run.replace_soft_macros(keep_if_worse=not run.soft.size or not placement.is_placed[run.soft].all())
-    best, best_cost = run.cost.placement(), run.cost.proxy_cost
-    history = [(0, time.perf_counter() - started, 0.0, best_cost, best_cost)]
-    temperature = _calibrate(run, settings)
-    t_start, log_ratio = temperature, math.log(settings.final_ratio)
-    done = accepted = fd_runs = fd_kept = 0
-    next_fd, fd_period = settings.fd_every, settings.fd_every
-    current = run.cost.proxy_cost
-    fraction = 0.0
-    while fraction < 1.0:
-        moved = run.propose()
-        done += 1
-        if moved is not None:
-            delta = run.cost.proxy_cost - current
-            if delta <= 0 or run.rng.random() < math.exp(-delta / temperature):
-                current = run.cost.proxy_cost
-                run.accept(moved)
-                accepted += 1
-            else:
-                run.cost.undo()
-        if done % 256 == 0 or (moves is not None and done >= moves):
-            elapsed = time.perf_counter() - started
-            fraction = done / moves if moves is not None else elapsed / seconds if seconds > 0 else 1.0
-            if moves is not None and seconds is not None and elapsed >= seconds:
-                fraction = 1.0
-            cooled = min(fraction, 1.0)
-            temperature = t_start * math.exp(log_ratio * cooled)
-            run.radius = max(1, round(run.max_radius * (1.0 - cooled)))
-            run.nudge = 0.05 + 0.95 * (1.0 - cooled)
-            if current < best_cost:
-                best, best_cost = run.cost.placement(), current
-            if done >= next_fd and fraction < 1.0:
-                fd_runs += 1
-                if run.replace_soft_macros(keep_if_worse=False):
-                    fd_kept += 1
-                    current = run.cost.proxy_cost
-                    if current < best_cost:
-                        best, best_cost = run.cost.placement(), current
-                else:
-                    fd_period *= 2
-                next_fd = done + fd_period
-            if done % 8192 == 0 or fraction >= 1.0:
-                history.append((done, time.perf_counter() - started, temperature, current, best_cost))
-                if progress is not None:
-                    progress(cooled, best_cost)
-    report = model.evaluate(best, weights)
-    return AnnealResult(best, report, done, accepted, fd_runs, fd_kept, time.perf_counter() - started, history)
+    run = AnnealRun(model, placement, seconds=seconds, moves=moves, seed=seed, settings=settings, weights=weights,
+                    fd_schedule=fd_schedule, progress=progress, clock=clock)  # fmt: skip
+    if controller is None:
+        run.advance()
+    else:
+        blocks = run.settings.decisions
+        for block in range(blocks):
+            run.set_mix(controller(run.features()))
+            run.advance((block + 1) / blocks)
+    return run.result()
 
 
 def _calibrate(run: _Annealer, settings: AnnealSettings) -> float:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from netlists import Design, Placement
-from placer.baselines.annealing import AnnealSettings, anneal
+from placer.baselines.annealing import AnnealSettings, MoveMix, anneal
 from placer.baselines.constructive import (
     column_packer,
     greedy_chooser,
@@ -38,6 +40,8 @@ class PlaceResult:
         budget_s: The wall-clock budget, if any.
         moves: Annealing moves tried (0 for the other methods).
         backed_off: The placer had to fall back to packing to fit every macro.
+        history: Annealing's ``(moves, seconds, temperature, current cost, best cost)`` now and then
+            (seconds on the run's clock, from annealing's start).
     """
 
     method: str
@@ -48,6 +52,7 @@ class PlaceResult:
     budget_s: float | None = None
     moves: int = 0
     backed_off: bool = False
+    history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """The cost terms (the keys of ``placer eval --json``) and how the result was made."""
@@ -74,6 +79,8 @@ def place(
     fd_schedule: FDSchedule | None = None,
     anneal_settings: AnnealSettings | None = None,
     progress: Callable[[float, float], None] | None = None,
+    controller: Callable[[np.ndarray], MoveMix] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> PlaceResult:
     """Place a design's movable hard macros by ``method``, then its soft macros by FD; score it.
 
@@ -88,6 +95,8 @@ def place(
         fd_schedule: How soft macros are placed (the electrostatic schedule by default).
         anneal_settings: Settings of annealing.
         progress: For annealing: called with the fraction of the budget used and the best cost.
+        controller: For annealing: steers its moves block by block (see :func:`anneal`).
+        clock: The clock of ``seconds`` (wall time by default; ``time.process_time`` for CPU time).
 
     Raises:
         ValueError: An unknown method.
@@ -95,7 +104,7 @@ def place(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
-    started = time.perf_counter()
+    started = clock()
     nl, fp = design.netlist, design.floorplan
     weights = weights or CostWeights()
     fd_schedule = fd_schedule or FDSchedule.electrostatic()
@@ -110,19 +119,21 @@ def place(
         choosers, backed_off_from = [greedy_chooser, row_packer, column_packer], 1
     placer, attempt = place_sequentially(model, start, order, choosers, weights, settings.spacing)
     placement = placer.placement()
-    annealed = 0
+    annealed, history = 0, []
     if method == "sa":
         if seconds is None and moves is None:
             seconds = 60.0
-        remaining = None if seconds is None else max(seconds - (time.perf_counter() - started), 0.0)
+        remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
         result = anneal(model, placement, seconds=remaining, moves=moves, seed=seed, settings=settings,
-                        weights=weights, fd_schedule=fd_schedule, progress=progress)  # fmt: skip
-        placement, report, annealed = result.placement, result.report, result.moves
+                        weights=weights, fd_schedule=fd_schedule, progress=progress, controller=controller,
+                        clock=clock)  # fmt: skip
+        placement, report, annealed, history = result.placement, result.report, result.moves, result.history
     else:
         placement = place_soft_macros(nl, placement, fp, fd_schedule)
         report = model.evaluate(placement, weights)
-    runtime = time.perf_counter() - started
-    result = PlaceResult(method, placement, report, runtime, seed, seconds, annealed, attempt >= backed_off_from)
+    runtime = clock() - started
+    result = PlaceResult(method, placement, report, runtime, seed, seconds, annealed, attempt >= backed_off_from,
+                         history)  # fmt: skip
     if descent:
         result = with_descent(design, result, weights=weights, fd_schedule=fd_schedule, spacing=settings.spacing)
     return result
