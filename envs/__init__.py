@@ -1,6 +1,7 @@
 """Gymnasium environments for macro placement.
 
-Importing the package registers ``MacroPlacement-v0``::
+Importing the package registers ``MacroPlacement-v0`` (placing macros one per step) and
+``AnnealControl-v0`` (steering annealing's moves block by block)::
 
     import gymnasium as gym
     import envs  # noqa: F401  (registers the ids)
@@ -10,13 +11,25 @@ Importing the package registers ``MacroPlacement-v0``::
 
 from gymnasium.envs.registration import register, registry
 
+from envs.anneal_env import AnnealControlEnv
 from envs.multi import MultiDesignEnv
 from envs.observation import MAP_CHANNELS, VECTOR_FEATURES
 from envs.placement_env import MacroPlacementEnv
 
 ENV_ID = "MacroPlacement-v0"
+ANNEAL_ENV_ID = "AnnealControl-v0"
 
 if ENV_ID not in registry:  # re-imports (e.g. in subprocess workers) must not register twice
     register(id=ENV_ID, entry_point="envs.placement_env:MacroPlacementEnv")
+if ANNEAL_ENV_ID not in registry:
+    register(id=ANNEAL_ENV_ID, entry_point="envs.anneal_env:AnnealControlEnv")
 
-__all__ = ["ENV_ID", "MAP_CHANNELS", "VECTOR_FEATURES", "MacroPlacementEnv", "MultiDesignEnv"]
+__all__ = [
+    "ANNEAL_ENV_ID",
+    "ENV_ID",
+    "MAP_CHANNELS",
+    "VECTOR_FEATURES",
+    "AnnealControlEnv",
+    "MacroPlacementEnv",
+    "MultiDesignEnv",
+]

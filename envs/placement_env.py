@@ -49,9 +49,13 @@ REWARDS = ("terminal", "dense")
 ORIENTATION_MODES = ("fixed", "action", "post")
 
 
-def _load_design(
-    netlist: str | Path | Design | Netlist, plc: str | Path | None, floorplan: Floorplan | None, max_grid: int
+def load_design(
+    netlist: str | Path | Design | Netlist,
+    plc: str | Path | None = DEFAULT,
+    floorplan: Floorplan | None = None,
+    max_grid: int = 128,
 ) -> Design:
+    """A design argument of an environment as a :class:`Design`: itself, generated, or loaded."""
     if isinstance(netlist, Design):
         return netlist
     if synthetic.is_name(netlist):
@@ -123,7 +127,7 @@ class MacroPlacementEnv(gym.Env):
             raise ValueError(f"unknown orientation {orientation!r} (expected one of {', '.join(ORIENTATION_MODES)})")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"unknown render_mode {render_mode!r}")
-        self.design = _load_design(netlist, plc, floorplan, max_grid)
+        self.design = load_design(netlist, plc, floorplan, max_grid)
         self.reward_mode, self.orientation_mode, self.order = reward, orientation, order
         self.fd_schedule = _fd_schedule(fd_schedule)
         self.weights = weights or CostWeights()
