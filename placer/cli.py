@@ -194,6 +194,8 @@ def _place(args: argparse.Namespace) -> int:
     design = netlists.load(args.design, plc=_plc_arg(args.plc))
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
+    if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
+        raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     shown = [-1]
 
     def progress(fraction: float, best: float) -> None:
@@ -202,13 +204,22 @@ def _place(args: argparse.Namespace) -> int:
             print(f"  annealing {fraction:4.0%}  best proxy cost {best:.6f}", file=sys.stderr, flush=True)
 
     try:
-        if args.method == "rl":
-            from placer.agent.placing import policy_place  # torch only when the policy is asked for
+        if args.method == "rl" and (args.budget is not None or args.moves is not None):
+            if args.finetune_steps:
+                raise CommandError("--finetune-steps goes without --budget and --moves (those run learned annealing)")
+            from placer.agent.placing import learned_place  # torch only when the policy is asked for
+
+            result = learned_place(design, args.checkpoint, seconds=args.budget, moves=args.moves,
+                                   controller=args.controller, samples=args.samples, seed=args.seed,
+                                   weights=args.weights, fd_schedule=args.fd, progress=progress)  # fmt: skip
+            if args.cd:
+                result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
+        elif args.method == "rl":
+            from placer.agent.placing import policy_place
 
             result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
-                                  finetune_seconds=args.budget, finetune_source=args.design,
-                                  finetune_plc=_plc_arg(args.plc))  # fmt: skip
+                                  finetune_source=args.design, finetune_plc=_plc_arg(args.plc))  # fmt: skip
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         else:
@@ -349,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
         description="Place the movable hard macros on legal grid cells (random; greedy: the cell with the "
         "smallest wirelength increase; sa: simulated annealing from greedy; rl: a trained policy, zero-shot or "
-        "after fine-tuning on the design for --finetune-steps steps or --budget seconds), then the soft macros "
+        "after fine-tuning on the design for --finetune-steps steps, and with --budget or --moves then learned "
+        "annealing (annealing steered by a trained controller) from its placement), then the soft macros "
         "by force-directed placement. Writes "
         "OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
     )
@@ -360,8 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--samples", type=int, default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=int, default=0, help="rl: fine-tune on the design first")
     placing.add_argument("--budget", type=float, metavar="SECONDS",
-                         help="sa: wall-clock budget (default 60); rl: fine-tune on the design this long")  # fmt: skip
-    placing.add_argument("--moves", type=int, help="annealing budget in moves (repeatable with --seed)")
+                         help="sa: wall-clock budget (default 60); rl: zero-shot, then learned annealing "
+                         "for the rest")  # fmt: skip
+    placing.add_argument("--moves", type=int, help="annealing budget in moves (sa, rl; repeatable with --seed)")
+    placing.add_argument("--controller", help="rl: annealing controller (default: the bundled one; train.py anneal)")
     placing.add_argument("--seed", type=int, default=0)
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")

@@ -198,10 +198,20 @@ def test_place_with_the_bundled_policy_then_coordinate_descent(tmp_path, capsys)
     assert result["method"] == "rl+cd" and result["overlap_area"] == 0.0 and result["runtime_s"] > 0
 
 
-def test_place_fine_tunes_the_policy_for_a_wall_clock_budget(tmp_path, capsys):
+def test_place_fine_tunes_the_policy_for_some_steps(tmp_path, capsys):
     out = tmp_path / "ft"
+    args = ["place", "toy_macro_stdcell", "--samples", "1", "--finetune-steps", "32", "--fd", "circuit_training"]
+    assert main([*args, "-o", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "rl+finetune" and result["overlap_area"] == 0.0 and (out / "placement.plc").is_file()
+
+
+def test_place_with_a_budget_runs_learned_annealing_from_the_policys_placement(tmp_path, capsys):
+    out = tmp_path / "la"
     args = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "2", "--fd", "circuit_training", "-o", str(out)]
     assert main([*args, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["method"] == "rl+finetune" and result["budget_s"] == 2.0 and result["runtime_s"] >= 2.0
-    assert result["overlap_area"] == 0.0 and (out / "placement.plc").is_file()
+    assert result["method"] == "rl+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
+    assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
+    assert main([*args, "--finetune-steps", "32"]) == 2
+    assert "--finetune-steps goes without --budget" in capsys.readouterr().err

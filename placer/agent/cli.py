@@ -6,10 +6,14 @@
     python train.py pretrain ... --out runs/pre --resume      # continue from the newest checkpoint
     python train.py imitate --designs synthetic:0-239 --anneal-seconds 4 --epochs 12 --out runs/bc
     python train.py pretrain --from runs/bc/final.zip --designs synthetic:0-239 ...   # PPO from the clone
+    python train.py anneal --designs synthetic:0-59 --timesteps 40000 --minutes 30 --out runs/anneal
 
 ``imitate`` clones demonstrations (the better of greedy and annealing per design, replayed
 in the env; see :mod:`placer.agent.imitation`) into ``RUN_DIR/final.zip``; the
 demonstrations are kept in ``RUN_DIR/demos`` and both stages resume.
+
+``anneal`` trains the controller of learned annealing (:mod:`placer.agent.annealing`): a PPO
+policy that sets annealing's move mix, temperature and ranges block by block.
 
 ``synthetic:A-B`` stands for the generated designs of seeds A to B (``netlists.synthetic``).
 A run folder gets ``run.json``, ``checkpoints/``, ``tb/`` (``tensorboard --logdir RUN/tb``)
@@ -26,7 +30,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch as th
+
 from netlists import synthetic
+from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.imitation import clone, collect
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
 
@@ -84,12 +91,50 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
         command.add_argument("--epochs", type=int, default=defaults.n_epochs, help="passes over each rollout")
         command.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+    control = ControllerSettings()
+    steer = commands.add_parser("anneal", help="train the controller of learned annealing across designs",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    steer.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
+    steer.add_argument("--out", required=True, metavar="RUN_DIR")
+    steer.add_argument("--timesteps", type=int, required=True, help="blocks of annealing in all")
+    steer.add_argument("--minutes", type=float, help="stop training after this long, if sooner")
+    steer.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
+    steer.add_argument("--envs", type=int, default=control.n_envs, help="parallel environments (processes)")
+    steer.add_argument("--moves-per-node", type=float, nargs=2, default=control.moves_per_node, metavar=("LOW", "HIGH"),
+                       help="range of a training run's moves per movable macro")  # fmt: skip
+    steer.add_argument("--max-moves", type=int, default=control.max_moves, help="cap on a training run's moves")
+    steer.add_argument("--lr", type=float, default=control.learning_rate, help="Adam step size")
+    steer.add_argument("--n-steps", type=int, default=control.n_steps, help="blocks per env per update")
+    steer.add_argument("--checkpoint-every", type=int, default=control.checkpoint_every)
+    steer.add_argument("--seed", type=int, default=control.seed)
+    steer.add_argument("--device", default=control.device, help="auto, cpu or cuda")
+    steer.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def _anneal(args: argparse.Namespace) -> Path:
+    if args.envs < 1 or args.timesteps < 1:
+        raise ValueError("--envs and --timesteps must be positive")
+    settings = ControllerSettings(n_envs=args.envs, moves_per_node=tuple(args.moves_per_node), max_moves=args.max_moves,
+                                  learning_rate=args.lr, n_steps=args.n_steps, checkpoint_every=args.checkpoint_every,
+                                  seed=args.seed, device=args.device)  # fmt: skip
+    return train_controller(expand(args.designs), args.timesteps, args.out, settings, resume=args.resume,
+                            progress_bar=not args.no_progress,
+                            seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``train.py``; returns the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command == "anneal":
+        th.set_num_threads(1)  # a small MLP: one thread per process, the cores go to the annealing workers
+        try:
+            final = _anneal(args)
+        except (ValueError, FileNotFoundError) as error:
+            print(f"train.py: error: {error}", file=sys.stderr)
+            return 2
+        print(f"wrote {final}")
+        return 0
     imitating = args.command == "imitate"
     defaults = TrainSettings()
     if args.command == "finetune":

@@ -1,11 +1,11 @@
-"""Placing a design with a trained policy: zero-shot, or after a short fine-tune on it."""
+"""Placing a design with a trained policy: zero-shot, after a short fine-tune on it, or then annealed."""
 
 from __future__ import annotations
 
-import importlib.resources
 import math
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +13,18 @@ from sb3_contrib import MaskablePPO
 
 from envs import MacroPlacementEnv
 from netlists import Design, Placement
-from placer.agent.training import FINETUNE_DEFAULTS, BestEpisode, TrainSettings, load_policy, train
+from placer.agent.annealing import learned_anneal
+from placer.agent.training import (
+    FINETUNE_DEFAULTS,
+    BestEpisode,
+    TrainSettings,
+    bundled_file,
+    load_policy,
+    train,
+)
 from placer.baselines import PlaceResult, place
 from placer.cost import CostModel, CostWeights
+from placer.fd import SCHEDULES
 
 BUNDLED_NAME = "pretrained.zip"
 
@@ -26,10 +35,7 @@ def bundled_checkpoint() -> Path:
     Raises:
         FileNotFoundError: The package was built without it.
     """
-    path = Path(str(importlib.resources.files("placer.agent") / "checkpoints" / BUNDLED_NAME))
-    if not path.is_file():
-        raise FileNotFoundError(f"no bundled policy at {path}; train one with `python train.py pretrain`")
-    return path
+    return bundled_file(BUNDLED_NAME, "policy", "pretrain")
 
 
 def map_size(checkpoint: str | Path | MaskablePPO, design: Design) -> int:
@@ -165,3 +171,39 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
         if not info["infeasible"] and (best is None or env.report.proxy_cost < best[1].proxy_cost):
             best = (env.placement, env.report)
     return best
+
+
+def learned_place(
+    design: Design,
+    checkpoint: str | Path | None = None,
+    *,
+    seconds: float | None = None,
+    moves: int | None = None,
+    controller: str | Path | None = None,
+    samples: int = 8,
+    seed: int = 0,
+    weights: CostWeights | None = None,
+    fd_schedule: str = "electrostatic",
+    progress: Callable[[float, float], None] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> PlaceResult:
+    """The policy's zero-shot placement (:func:`policy_place`), then learned annealing from it.
+
+    Annealing, steered by ``controller`` (the bundled one by default), gets what is left of
+    ``seconds`` on ``clock`` after the policy has played, and/or ``moves``.
+
+    Raises:
+        ValueError: Neither budget is given.
+    """
+    if seconds is None and moves is None:
+        raise ValueError("learned annealing needs a budget in seconds or moves")
+    started = clock()
+    start = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule)
+    remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
+    model = CostModel(design.netlist, design.floorplan)
+    result = learned_anneal(model, start.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
+                            weights=weights, fd_schedule=SCHEDULES[fd_schedule](), progress=progress,
+                            clock=clock)  # fmt: skip
+    return PlaceResult(f"{start.method}+learned-sa", result.placement, result.report, clock() - started, seed,
+                       budget_s=seconds, moves=result.moves, backed_off=start.backed_off,
+                       history=result.history)  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.resources
 import json
 import math
 import re
@@ -122,6 +123,19 @@ def latest_checkpoint(run: Path, pattern: re.Pattern = CHECKPOINT) -> Path | Non
     """The run's checkpoint whose number (the group of ``pattern``: steps, or epochs) is largest, if any."""
     found = [(int(m.group(1)), p) for p in (run / "checkpoints").glob("*.zip") if (m := pattern.fullmatch(p.name))]
     return max(found)[1] if found else None
+
+
+def bundled_file(name: str, what: str, command: str) -> Path:
+    """The model ``name`` shipped in ``placer/agent/checkpoints``.
+
+    Raises:
+        FileNotFoundError: The package was built without it (the message names ``what`` and
+            the ``train.py`` ``command`` that makes one).
+    """
+    path = Path(str(importlib.resources.files("placer.agent") / "checkpoints" / name))
+    if not path.is_file():
+        raise FileNotFoundError(f"no bundled {what} at {path}; train one with `python train.py {command}`")
+    return path
 
 
 def save_atomically(model: MaskablePPO, path: Path) -> None:

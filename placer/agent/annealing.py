@@ -1,0 +1,210 @@
+"""Learned annealing: a PPO policy that steers simulated annealing's moves, trained across designs.
+
+The policy reads an annealing run's features once per block (``AnnealSettings.decisions``
+blocks a run) and chooses the next block's move mix, temperature scale, shift radius and
+nudge (``envs.anneal_env``). It is trained with stable-baselines3's PPO on
+``AnnealControl-v0`` over generated designs, the return being the run's total gain. At
+placement time it costs one small forward pass per block, so learned annealing makes as
+many moves per CPU-second as plain annealing; only the choices differ.
+
+The untrained network outputs (nearly) zero actions, which is annealing's own settings:
+:func:`prior_controller` is that control.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from envs.anneal_env import AnnealControlEnv, make_anneal_env, move_mix
+from netlists import Design, Placement, synthetic
+from placer.agent.training import Checkpoints, WallClock, bundled_file, latest_checkpoint, save_atomically
+from placer.baselines import AnnealResult, AnnealSettings, MoveMix, anneal
+from placer.cost import CostModel
+
+BUNDLED_CONTROLLER = "anneal_controller.zip"
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    """Environment and PPO settings of a controller's training run.
+
+    Attributes:
+        n_envs: Environments in parallel (worker processes when more than one).
+        moves_per_node: Range of a training run's budget in moves per movable macro.
+        max_moves: Cap on a training run's moves.
+        learning_rate: Adam step size.
+        n_steps: Steps (blocks) per environment between updates.
+        batch_size: Minibatch size.
+        n_epochs: Passes over each rollout.
+        gae_lambda: GAE's lambda (the discount is 1: the return is the run's whole gain).
+        log_std_init: Initial log standard deviation of the actions.
+        width: Units of each of the two hidden layers of the policy and the value networks.
+        checkpoint_every: Steps between checkpoints.
+        seed: Seed of the networks, the environments and the design draws.
+        device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    """
+
+    n_envs: int = 2
+    moves_per_node: tuple[float, float] = (20.0, 200.0)
+    max_moves: int = 150_000
+    learning_rate: float = 3e-4
+    n_steps: int = 128
+    batch_size: int = 64
+    n_epochs: int = 10
+    gae_lambda: float = 0.95
+    log_std_init: float = -1.0
+    width: int = 64
+    checkpoint_every: int = 2048
+    seed: int = 0
+    device: str = "auto"
+
+    def ppo_kwargs(self) -> dict[str, object]:
+        """Keyword arguments of ``PPO``."""
+        return dict(learning_rate=self.learning_rate, n_steps=self.n_steps, batch_size=self.batch_size,
+                    n_epochs=self.n_epochs, gamma=1.0, gae_lambda=self.gae_lambda, clip_range=0.2, ent_coef=0.0,
+                    vf_coef=0.5, max_grad_norm=0.5, seed=self.seed, device=self.device,
+                    policy_kwargs={"net_arch": [self.width] * 2, "log_std_init": self.log_std_init})  # fmt: skip
+
+    def env_kwargs(self) -> dict[str, object]:
+        """Keyword arguments of every environment."""
+        return {"moves_per_node": tuple(self.moves_per_node), "max_moves": self.max_moves}
+
+
+def make_controller_vec_env(designs: Sequence[str | Design], settings: ControllerSettings) -> VecEnv:
+    """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
+    n = settings.n_envs
+    chunks = [list(designs[i::n]) or list(designs) for i in range(n)] if len(designs) >= n else [list(designs)] * n
+    factories = [functools.partial(make_anneal_env, chunk, settings.env_kwargs()) for chunk in chunks]
+    vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
+    vec_env.seed(settings.seed)
+    return vec_env
+
+
+def train_controller(
+    designs: Sequence[str | Design],
+    timesteps: int,
+    run: str | Path,
+    settings: ControllerSettings | None = None,
+    *,
+    resume: bool = False,
+    progress_bar: bool = True,
+    seconds: float | None = None,
+) -> Path:
+    """Train an annealing controller on ``designs`` for ``timesteps`` blocks (or ``seconds``); returns ``final.zip``.
+
+    The run folder gets ``run.json``, ``checkpoints/step_<N>.zip`` (every ``checkpoint_every``
+    steps and at the end), ``tb/`` and ``final.zip``; ``resume`` continues from the newest
+    checkpoint.
+
+    Raises:
+        ValueError: A design cannot be loaded.
+    """
+    settings = settings or ControllerSettings()
+    run = Path(run)
+    started = time.time()
+    for design in designs:  # a bad generated name fails here in one line, not in a worker
+        if isinstance(design, str) and synthetic.is_name(design):
+            try:
+                synthetic.seed_of(design)
+            except ValueError as error:
+                raise ValueError(f"design {design}: {error}") from None
+    run.mkdir(parents=True, exist_ok=True)
+    vec_env = make_controller_vec_env(designs, settings)
+    try:
+        checkpoint = latest_checkpoint(run) if resume else None
+        if checkpoint is not None:
+            model = PPO.load(checkpoint, env=vec_env, device=settings.device)
+        else:
+            model = PPO("MlpPolicy", vec_env, **settings.ppo_kwargs())
+        model.tensorboard_log = str(run / "tb")
+        names = [d if isinstance(d, str) else d.netlist.name for d in designs]
+        record = {"command": "anneal", "designs": names, "timesteps": timesteps,
+                  "settings": dataclasses.asdict(settings), "seconds": seconds,
+                  "resumed_from": None if checkpoint is None else checkpoint.name, "device": str(model.device),
+                  "cuda": th.cuda.is_available()}  # fmt: skip
+        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        remaining = max(timesteps - model.num_timesteps, 0)
+        if remaining:
+            stop = [] if seconds is None else [WallClock(seconds)]
+            callback = CallbackList([Checkpoints(run, settings.checkpoint_every), *stop])
+            model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
+                        progress_bar=progress_bar)  # fmt: skip
+        final = run / "final.zip"
+        save_atomically(model, final)
+        # Also as the newest checkpoint, so a run stopped by its clock resumes from where it stopped.
+        save_atomically(model, run / "checkpoints" / f"step_{model.num_timesteps}.zip")
+        record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
+        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        return final
+    finally:
+        vec_env.close()
+
+
+def bundled_controller() -> Path:
+    """The pretrained annealing controller shipped in the package.
+
+    Raises:
+        FileNotFoundError: The package was built without it.
+    """
+    return bundled_file(BUNDLED_CONTROLLER, "annealing controller", "anneal")
+
+
+class LearnedController:
+    """A trained policy as annealing's controller: features in, the most likely move mix out.
+
+    Args:
+        policy: A model saved by ``train.py anneal`` (a path) or a loaded ``PPO``.
+        settings: Annealing's settings the actions are offsets of.
+    """
+
+    def __init__(self, policy: str | Path | PPO, settings: AnnealSettings | None = None) -> None:
+        self.model = policy if isinstance(policy, PPO) else PPO.load(policy, device="cpu")
+        self.settings = settings or AnnealSettings()
+        self.mixes: list[MoveMix] = []  # what it chose, block by block
+
+    def __call__(self, features: np.ndarray) -> MoveMix:
+        """The move mix of the next block."""
+        with th.no_grad():
+            action, _ = self.model.predict(features, deterministic=True)
+        mix = move_mix(action, self.settings)
+        self.mixes.append(mix)
+        return mix
+
+
+def prior_controller(settings: AnnealSettings | None = None, seed: int = 0) -> LearnedController:
+    """The untrained network (seeded as a training run starts): the control that shows what training added."""
+    env = AnnealControlEnv(["synthetic:0"], settings=settings)  # only its spaces are used; no design is built
+    return LearnedController(PPO("MlpPolicy", env, **ControllerSettings(seed=seed, device="cpu").ppo_kwargs()),
+                             settings)  # fmt: skip
+
+
+def learned_anneal(
+    model: CostModel,
+    placement: Placement,
+    *,
+    controller: Callable[[np.ndarray], MoveMix] | str | Path | None = None,
+    settings: AnnealSettings | None = None,
+    **options: Any,
+) -> AnnealResult:
+    """:func:`placer.baselines.anneal` steered by ``controller`` (a callable, a saved model, or the bundled one).
+
+    ``options`` are :func:`~placer.baselines.anneal`'s: the budget (``seconds`` on ``clock``,
+    ``moves``), ``seed``, ``weights``, ``fd_schedule``, ``progress``.
+    """
+    settings = settings or AnnealSettings()
+    if controller is None or isinstance(controller, str | Path):
+        controller = LearnedController(controller or bundled_controller(), settings)
+    return anneal(model, placement, settings=settings, controller=controller, **options)
