@@ -1,1 +1,1 @@
-"""The placement policy: network, maskable PPO policy, training and zero-shot placement (torch)."""
+"""The learned parts (torch): the placement policy and the annealing controller, their training and use."""

@@ -1,0 +1,210 @@
+"""Learned annealing against annealing at equal CPU time, on real and generated designs.
+
+    python benchmarks/bench_learned.py [--designs ariane133,ariane133_ng45,...] [--seconds 60]
+        [--seeds 5] [--arms sa,learned,prior] [--jobs 2] [--controller PATH]
+        [--out benchmarks/results/learned] [--data ../shared/data] [--report]
+
+Every run is ``placer.baselines.place(design, "sa", seconds=S, seed=k)`` on the CPU-time clock
+of its own single-threaded process (greedy start, then annealing for the rest of S CPU-seconds);
+the arms differ only in who sets annealing's move mix, temperature scale and ranges per block:
+
+* ``sa``: nobody; annealing's own settings throughout (``placer place --method sa``);
+* ``learned``: the trained controller (the bundled one, or ``--controller``);
+* ``prior``: the same network untrained (its actions are near zero, i.e. annealing's settings),
+  the control that shows what training added and what the forward passes cost.
+
+Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat designs of
+``DATA/flat`` clustered by ``placer.cluster`` on the floorplan stated there). The controller
+was trained on ``synthetic:0-59``; ``synthetic:1000`` and above were never trained on.
+
+Rows are appended to ``OUT/runs.jsonl`` as runs finish, so a stopped benchmark resumes, and
+``--jobs`` runs go at once, one process (one core) each. Printed and written to
+``OUT/results-<S>s.md``: per design the mean +- sd of each arm, the paired difference of
+learned against sa in percent, wins over seeds, and the CPU time learned annealing needed to
+reach sa's mean final cost; across designs the mean difference and its 95 % interval; and per
+third of the run (a temperature band) the decrease of the current cost per CPU-second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from bench_baselines import load_design
+
+from placer.agent.cli import expand
+
+ARMS = ("sa", "learned", "prior")
+DESIGNS = ("ariane133", "ariane133_ng45", "ariane136_ng45", "mempool_tile_ng45", "synthetic:1000-1009")
+BANDS = 3
+T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 11: 2.20,
+       12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 20: 2.09, 30: 2.04}  # fmt: skip
+
+
+def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str | None) -> dict:
+    """One run in this (fresh, single-threaded) process; returns its row."""
+    import torch
+
+    from placer.agent.annealing import LearnedController, bundled_controller, prior_controller
+    from placer.baselines import PackingError, place
+
+    torch.set_num_threads(1)
+    design = load_design(design_name, Path(data))
+    try:  # compiles (or loads) every kernel before the clock starts, for every arm alike
+        place(design, "sa", moves=512, seed=seed)
+    except PackingError as error:
+        return {"design": design_name, "arm": arm, "seed": seed, "seconds": seconds, "error": str(error)}
+    steer = None
+    if arm == "learned":
+        steer = LearnedController(controller or bundled_controller())
+    elif arm == "prior":
+        steer = prior_controller()
+    result = place(design, "sa", seconds=seconds, seed=seed, controller=steer, clock=time.process_time)
+    report = result.report
+    return {"design": design_name, "arm": arm, "seed": seed, "seconds": seconds, "proxy_cost": report.proxy_cost,
+            "wirelength_cost": report.wirelength_cost, "density_cost": report.density_cost,
+            "congestion_cost": report.congestion_cost, "overlap_area": report.overlap_area,
+            "cpu_s": result.runtime_s, "moves": result.moves,
+            "history": [(round(h[1], 3), h[3], h[4]) for h in result.history]}  # fmt: skip
+
+
+def done_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def mean_sd(values: list[float]) -> str:
+    if not values:
+        return "-"
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.4f} ± {sd:.4f}"
+
+
+def interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval."""
+    m = statistics.mean(values)
+    if len(values) < 2:
+        return m, math.nan, math.nan
+    t = T95.get(len(values) - 1, T95[min(T95, key=lambda k: abs(k - (len(values) - 1)))])
+    half = t * statistics.stdev(values) / math.sqrt(len(values))
+    return m, m - half, m + half
+
+
+def reach_time(row: dict, target: float) -> float | None:
+    """CPU seconds into annealing at which the run's best cost first reached ``target``."""
+    return next((t for t, _, best in row["history"] if best <= target), None)
+
+
+def band_rates(row: dict) -> list[float]:
+    """Decrease of the current cost per CPU-second in each third of the run."""
+    history, rates = row["history"], []
+    end = history[-1][0]
+    for b in range(BANDS):
+        lo, hi = end * b / BANDS, end * (b + 1) / BANDS
+        inside = [h for h in history if lo <= h[0] <= hi]
+        if len(inside) < 2 or inside[-1][0] <= inside[0][0]:
+            rates.append(math.nan)
+            continue
+        rates.append((inside[0][1] - inside[-1][1]) / (inside[-1][0] - inside[0][0]))
+    return rates
+
+
+def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float) -> str:
+    lines = [f"Equal CPU: {seconds:g} CPU-seconds per run, one core each; proxy cost (1 / 0.5 / 0.5), lower is better.",
+             "", "| design | " + " | ".join(arms) + " | learned vs sa | wins | learned reaches sa's mean |",
+             "|---|" + "---:|" * len(arms) + "---:|---:|---:|"]  # fmt: skip
+    diffs = []
+    unfit = sorted({r["design"] for r in rows if "error" in r})
+    rows = [r for r in rows if "error" not in r]
+    for design in designs:
+        if design in unfit:
+            lines.append(f"| {design} | " + " | ".join("does not fit" for _ in arms) + " | - | - | - |")
+            continue
+        by_arm = {a: {r["seed"]: r for r in rows if r["design"] == design and r["arm"] == a} for a in arms}
+        cells = [mean_sd([r["proxy_cost"] for r in by_arm[a].values()]) for a in arms]
+        seeds = sorted(set(by_arm.get("sa", {})) & set(by_arm.get("learned", {})))
+        diff = wins = reach = "-"
+        if seeds:
+            sa, learned = by_arm["sa"], by_arm["learned"]
+            paired = [(learned[s]["proxy_cost"] - sa[s]["proxy_cost"]) / sa[s]["proxy_cost"] * 100 for s in seeds]
+            diffs.append(statistics.mean(paired))
+            diff = f"{statistics.mean(paired):+.2f} %"
+            wins = f"{sum(p < 0 for p in paired)}/{len(paired)}"
+            target = statistics.mean(by_arm["sa"][s]["proxy_cost"] for s in seeds)
+            times = [reach_time(by_arm["learned"][s], target) for s in seeds]
+            reached = sorted(t for t in times if t is not None)
+            reach = f"{statistics.median(reached):.1f} s ({len(reached)}/{len(times)})" if reached else "never"
+        lines.append(f"| {design} | " + " | ".join(cells) + f" | {diff} | {wins} | {reach} |")
+    if diffs:
+        m, lo, hi = interval(diffs)
+        better = sum(d < 0 for d in diffs)
+        lines += ["", f"Learned against sa across {len(diffs)} designs: mean difference {m:+.2f} % "
+                  f"(95 % interval {lo:+.2f} to {hi:+.2f} %), better on {better} of {len(diffs)}."]  # fmt: skip
+    every = [d for d in designs if all(any(r["design"] == d and r["arm"] == a for r in rows) for a in arms)]
+    lines += ["", "Decrease of the current proxy cost per CPU-second, by third of the run (mean over the runs on "
+              f"{', '.join(every)}, where every arm ran):", "",
+              "| arm | " + " | ".join(f"band {b + 1}" for b in range(BANDS)) + " |",
+              "|---|" + "---:|" * BANDS]  # fmt: skip
+    for arm in arms:
+        rates = [band_rates(r) for r in rows if r["arm"] == arm and r["design"] in every]
+        if rates:
+            means = [statistics.mean(v for v in col if not math.isnan(v)) for col in zip(*rates, strict=True)]
+            lines.append(f"| {arm} | " + " | ".join(f"{v:.2e}" for v in means) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", default=",".join(DESIGNS))
+    parser.add_argument("--seconds", type=float, default=60.0, help="CPU seconds per run")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--arms", default=",".join(ARMS), help="arms to run and print (a missing run prints -)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
+    parser.add_argument("--controller", help="a controller saved by train.py anneal (default: the bundled one)")
+    parser.add_argument("--out", default="benchmarks/results/learned")
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    parser.add_argument("--report", action="store_true", help="print the table of the runs done; run nothing")
+    args = parser.parse_args()
+    designs, arms = expand(args.designs.split(",")), args.arms.split(",")
+    unknown = set(arms) - set(ARMS)
+    if unknown:
+        parser.error(f"unknown arms {sorted(unknown)} (expected {', '.join(ARMS)})")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "runs.jsonl"
+    rows = [r for r in done_rows(path) if r["seconds"] == args.seconds]
+    have = {(r["design"], r["arm"], r["seed"]) for r in rows}
+    todo = [(d, a, s) for d in designs for s in range(args.seeds) for a in arms if (d, a, s) not in have]
+    if args.report:
+        todo = []
+    print(f"{len(todo)} runs to go ({len(have)} done), {args.jobs} at once", flush=True)
+    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = "1"  # the workers inherit it
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        futures = {pool.submit(run_one, d, a, s, args.seconds, args.data, args.controller): (d, a, s)
+                   for d, a, s in todo}  # fmt: skip
+        for future in as_completed(futures):
+            row = future.result()
+            with path.open("a") as handle:  # one line per finished run: a crash loses at most the runs under way
+                handle.write(json.dumps(row) + "\n")
+            rows.append(row)
+            if "error" in row:
+                print(f"{row['design']}: {row['error']}", flush=True)
+            else:
+                print(f"{row['design']} {row['arm']} seed {row['seed']}: {row['proxy_cost']:.4f} "
+                      f"({row['moves']:,} moves)", flush=True)  # fmt: skip
+    text = table(rows, designs, arms, args.seconds)
+    (out / f"results-{args.seconds:g}s.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
