@@ -14,7 +14,6 @@ The untrained network outputs (nearly) zero actions, which is annealing's own se
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -26,11 +25,18 @@ import numpy as np
 import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+from stable_baselines3.common.vec_env import VecEnv
 
 from envs.anneal_env import AnnealControlEnv, make_anneal_env, move_mix
 from netlists import Design, Placement, synthetic
-from placer.agent.training import Checkpoints, WallClock, bundled_file, latest_checkpoint, save_atomically
+from placer.agent.training import (
+    Checkpoints,
+    WallClock,
+    bundled_file,
+    dealt_vec_env,
+    latest_checkpoint,
+    save_atomically,
+)
 from placer.baselines import AnnealResult, AnnealSettings, MoveMix, anneal
 from placer.cost import CostModel
 
@@ -85,12 +91,7 @@ class ControllerSettings:
 
 def make_controller_vec_env(designs: Sequence[str | Design], settings: ControllerSettings) -> VecEnv:
     """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
-    n = settings.n_envs
-    chunks = [list(designs[i::n]) or list(designs) for i in range(n)] if len(designs) >= n else [list(designs)] * n
-    factories = [functools.partial(make_anneal_env, chunk, settings.env_kwargs()) for chunk in chunks]
-    vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
-    vec_env.seed(settings.seed)
-    return vec_env
+    return dealt_vec_env(make_anneal_env, designs, settings.n_envs, settings.seed, settings.env_kwargs())
 
 
 def train_controller(

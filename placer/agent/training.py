@@ -18,7 +18,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,15 +108,24 @@ def check_designs(designs: Sequence[str], settings: TrainSettings, env_extra: di
             raise ValueError(f"design {design}: {error}") from None
 
 
+def dealt_vec_env(make_env: Callable, designs: Sequence, n_envs: int, seed: int, env_kwargs: dict) -> VecEnv:
+    """``n_envs`` environments ``make_env(designs_of_it, env_kwargs)``, the designs dealt out among them.
+
+    Each gets every ``n_envs``-th design (all of them when there are fewer designs than
+    environments); worker processes when more than one.
+    """
+    n = n_envs
+    chunks = [list(designs[i::n]) or list(designs) for i in range(n)] if len(designs) >= n else [list(designs)] * n
+    factories = [functools.partial(make_env, chunk, env_kwargs) for chunk in chunks]
+    vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
+    vec_env.seed(seed)
+    return vec_env
+
+
 def make_vec_env(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
     """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
-    n = settings.n_envs
-    chunks = [list(designs[i::n]) or list(designs) for i in range(n)] if len(designs) >= n else [list(designs)] * n
     kwargs = {**settings.env_kwargs(), **(env_extra or {})}
-    factories = [functools.partial(_make_env, chunk, kwargs) for chunk in chunks]
-    vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
-    vec_env.seed(settings.seed)
-    return vec_env
+    return dealt_vec_env(_make_env, designs, settings.n_envs, settings.seed, kwargs)
 
 
 def latest_checkpoint(run: Path, pattern: re.Pattern = CHECKPOINT) -> Path | None:
