@@ -336,7 +336,7 @@ class AnnealRun:
         self.fraction = self.cooled = 0.0
         self.mix = MoveMix(settings.move_probabilities)
         self.nodes = run.macros.size + run.soft.size
-        self._block_start = (0, self.best_cost)
+        self._block_best = self.best_cost  # at the start of the block
         self._stats = [[0, 0, 0, 0.0] for _ in MOVES]  # per move: proposed, illegal, accepted, cost decrease
 
     @property
@@ -359,19 +359,18 @@ class AnnealRun:
         """The run's state since the last call, as named in ``FEATURES`` (float32); starts a new block."""
         run, stats = self.run, self._stats
         expected = self.done / self.fraction if self.fraction > 0 else 0.0
-        block_moves, block_best = self._block_start
         head = [
             self.fraction,
             math.log(self.temperature / self.t_start) / abs(self.log_ratio) if self.t_start > 0 else 0.0,
             min((self.current - self.best_cost) / self.best_cost * 100.0, 10.0) / 10.0,
-            min((block_best - self.best_cost) / self.best_cost * 100.0, 10.0) / 10.0,
+            min((self._block_best - self.best_cost) / self.best_cost * 100.0, 10.0) / 10.0,
             math.log10(1.0 + expected / max(self.nodes, 1)) / 4.0,
             run.macros.size / max(self.nodes, 1),
         ]
         accepted = [s[2] / max(s[0] - s[1], 1) for s in stats]
         illegal = [s[1] / max(s[0], 1) for s in stats]
         gain = [math.copysign(math.log1p(abs(s[3]) / max(s[0], 1) / self.best_cost * 1e5), s[3]) / 5.0 for s in stats]
-        self._block_start = (self.done, self.best_cost)
+        self._block_best = self.best_cost
         self._stats = [[0, 0, 0, 0.0] for _ in MOVES]
         return np.clip(np.nan_to_num(np.array(head + accepted + illegal + gain, dtype=np.float32)), -1.0, 1.0)
 
