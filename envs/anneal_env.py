@@ -38,6 +38,7 @@ from placer.fd import FDSchedule
 
 ACTION_SIZE = len(MOVES) + 3
 TEMPERATURE_RANGE, SCALE_RANGE = 10.0, 4.0  # an action of +-1 multiplies by these or divides by them
+MOVES_PER_NODE, MAX_MOVES = (20.0, 200.0), 150_000  # a run's budget: a few seconds on a generated design
 
 
 def move_mix(action: np.ndarray, settings: AnnealSettings) -> MoveMix:
@@ -70,8 +71,8 @@ class AnnealControlEnv(gym.Env):
         self,
         designs: Sequence[str | Path | Design],
         *,
-        moves_per_node: tuple[float, float] = (30.0, 300.0),
-        max_moves: int = 400_000,
+        moves_per_node: tuple[float, float] = MOVES_PER_NODE,
+        max_moves: int = MAX_MOVES,
         settings: AnnealSettings | None = None,
         weights: CostWeights | None = None,
         fd_schedule: FDSchedule | None = None,

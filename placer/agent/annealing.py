@@ -27,7 +27,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
 from stable_baselines3.common.vec_env import VecEnv
 
-from envs.anneal_env import AnnealControlEnv, make_anneal_env, move_mix
+from envs.anneal_env import MAX_MOVES, MOVES_PER_NODE, AnnealControlEnv, make_anneal_env, move_mix
 from netlists import Design, Placement, synthetic
 from placer.agent.training import (
     Checkpoints,
@@ -64,8 +64,8 @@ class ControllerSettings:
     """
 
     n_envs: int = 2
-    moves_per_node: tuple[float, float] = (20.0, 200.0)
-    max_moves: int = 150_000
+    moves_per_node: tuple[float, float] = MOVES_PER_NODE
+    max_moves: int = MAX_MOVES
     learning_rate: float = 3e-4
     n_steps: int = 128
     batch_size: int = 64
