@@ -1,4 +1,4 @@
-"""Which grid cells can take a hard macro: the action mask of macro placement.
+"""Where hard macros may go: the one obstacle model of every placer, and the action mask.
 
 A macro placed on a cell has its centre at the cell centre. The cell is legal iff the macro
 then lies inside the canvas and overlaps no obstacle (an already placed hard macro or a
@@ -7,6 +7,11 @@ box widened by half the macro (and the spacing) on every side: a rectangle of ce
 Those rectangles are painted into a 2-D difference array and summed once, so a mask costs
 ``O(obstacles + cells)`` however large the macros, and it is exact for obstacles anywhere,
 on the grid or off it.
+
+:class:`MacroBoxes` keeps the boxes of the macros a placer moves or puts down, behind them the
+fixed ones (fixed macros, blockages), and answers the two questions placers ask: the legal
+cells of a macro (:meth:`MacroBoxes.legal_cells`) and whether a few macros fit at given
+centres (:meth:`MacroBoxes.fits`, for annealing's moves). Both apply the same rule.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from netlists import Floorplan
+from netlists import Floorplan, Netlist, NodeKind, Placement
 
 TOUCH = 1e-9  # relative to the canvas: boxes closer than this to merely touching do not overlap
 
@@ -101,3 +106,119 @@ def cell_centre(floorplan: Floorplan, cell: int) -> tuple[float, float]:
     """Centre (µm) of grid cell ``cell = col + row * cols``, as Circuit Training numbers them."""
     row, col = divmod(int(cell), floorplan.cols)
     return (col + 0.5) * floorplan.cell_width, (row + 0.5) * floorplan.cell_height
+
+
+def cell_centres(floorplan: Floorplan) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (µm) of the grid's columns and of its rows."""
+    cols, rows = np.arange(floorplan.cols), np.arange(floorplan.rows)
+    return (cols + 0.5) * floorplan.cell_width, (rows + 0.5) * floorplan.cell_height
+
+
+def cell_of(floorplan: Floorplan, x: float, y: float) -> tuple[int, int]:
+    """``(row, col)`` of the grid cell holding point ``(x, y)`` (clamped to the grid)."""
+    col = min(max(int(x // floorplan.cell_width), 0), floorplan.cols - 1)
+    row = min(max(int(y // floorplan.cell_height), 0), floorplan.rows - 1)
+    return row, col
+
+
+@njit(cache=True)
+def _fits(new_boxes, count, boxes, skip, spacing, touch, width, height):
+    """Whether ``new_boxes[:count]`` lie in the canvas, clear of ``boxes`` (but rows ``skip``) and of each other."""
+    for a in range(count):
+        x0, y0, x1, y1 = new_boxes[a, 0], new_boxes[a, 1], new_boxes[a, 2], new_boxes[a, 3]
+        if x0 < -touch or y0 < -touch or x1 > width + touch or y1 > height + touch:
+            return False
+        for i in range(boxes.shape[0]):
+            skipped = False
+            for s in range(count):
+                if skip[s] == i:
+                    skipped = True
+            if skipped:
+                continue
+            if (min(x1 + spacing, boxes[i, 2]) - max(x0 - spacing, boxes[i, 0]) > touch
+                    and min(y1 + spacing, boxes[i, 3]) - max(y0 - spacing, boxes[i, 1]) > touch):  # fmt: skip
+                return False
+        for b in range(a):
+            if (min(x1 + spacing, new_boxes[b, 2]) - max(x0 - spacing, new_boxes[b, 0]) > touch
+                    and min(y1 + spacing, new_boxes[b, 3]) - max(y0 - spacing, new_boxes[b, 1]) > touch):  # fmt: skip
+                return False
+    return True
+
+
+EMPTY = (math.inf, math.inf, -math.inf, -math.inf)  # the box of a slot off the canvas: it overlaps nothing
+
+
+class MacroBoxes:
+    """The boxes of hard macros on one canvas, kept as macros are put down and moved.
+
+    Slots ``0 .. n-1`` are the macros a placer handles (a slot off the canvas is empty);
+    behind them lie the fixed boxes, which never change.
+
+    Args:
+        floorplan: Canvas and grid.
+        width: Width of each slot's macro (µm).
+        height: Height of each slot's macro (µm).
+        fixed: ``(m, 4)`` fixed boxes (see :func:`obstacle_boxes`).
+        spacing: Clearance (µm) kept between macros and from every fixed box.
+    """
+
+    def __init__(self, floorplan: Floorplan, width, height, fixed: np.ndarray, spacing: float = 0.0) -> None:
+        self.floorplan, self.spacing = floorplan, spacing
+        self.half_w, self.half_h = np.asarray(width, dtype=float) / 2, np.asarray(height, dtype=float) / 2
+        self.n = self.half_w.size
+        fixed = np.asarray(fixed, dtype=float).reshape(-1, 4)
+        self.boxes = np.concatenate([np.tile(EMPTY, (self.n, 1)), fixed])
+        self.placed = np.zeros(self.n, dtype=bool)
+        self.touch = TOUCH * max(floorplan.width, floorplan.height)
+        self._staged = np.zeros((8, 4))
+        self._skip = np.full(8, -1, dtype=np.int64)
+
+    @classmethod
+    def of(cls, netlist: Netlist, floorplan: Floorplan, placement: Placement, slots, spacing: float = 0.0):
+        """Slots for the hard macros ``slots`` (where ``placement`` has them, or empty), the others fixed.
+
+        The fixed boxes are the other placed hard macros and the blockages.
+        """
+        slots = np.asarray(slots, dtype=np.int64)
+        hard = netlist.nodes_of(NodeKind.HARD_MACRO)
+        others = hard[placement.is_placed[hard] & ~np.isin(hard, slots)]
+        fixed = obstacle_boxes(floorplan, placement.x[others], placement.y[others], netlist.node_width[others],
+                               netlist.node_height[others])  # fmt: skip
+        boxes = cls(floorplan, netlist.node_width[slots], netlist.node_height[slots], fixed, spacing)
+        for i in np.flatnonzero(placement.is_placed[slots]):
+            boxes.put(int(i), placement.x[slots[i]], placement.y[slots[i]])
+        return boxes
+
+    def put(self, i: int, x: float, y: float) -> None:
+        """Slot ``i``'s macro now has its centre at ``(x, y)``."""
+        self.boxes[i] = (x - self.half_w[i], y - self.half_h[i], x + self.half_w[i], y + self.half_h[i])
+        self.placed[i] = True
+
+    def obstacles(self, but: int | None = None) -> np.ndarray:
+        """The boxes on the canvas (the placed slots, then the fixed ones), without slot ``but``."""
+        keep = self.placed.copy()
+        if but is not None:
+            keep[but] = False
+        return np.concatenate([self.boxes[: self.n][keep], self.boxes[self.n :]])
+
+    def legal_cells(self, i: int) -> np.ndarray:
+        """Cells (``rows x cols``) where slot ``i``'s macro may go, the others staying where they are."""
+        return legal_cells(self.floorplan, 2 * self.half_w[i], 2 * self.half_h[i], self.obstacles(but=i),
+                           self.spacing)  # fmt: skip
+
+    def fits(self, slots, xs, ys) -> bool:
+        """Whether slots' macros (at most 8) fit at centres ``xs, ys`` at once, the others staying put."""
+        staged, skip = self._staged, self._skip
+        for k, i in enumerate(slots):
+            staged[k] = (xs[k] - self.half_w[i], ys[k] - self.half_h[i], xs[k] + self.half_w[i], ys[k] + self.half_h[i])
+            skip[k] = i
+        fp = self.floorplan
+        return _fits(staged, len(slots), self.boxes, skip, self.spacing, self.touch, fp.width, fp.height)
+
+    def cover(self) -> np.ndarray:
+        """Fraction of each grid cell (``rows x cols``) under the boxes (fixed ones first, then the slots)."""
+        fp = self.floorplan
+        cover = np.zeros((fp.rows, fp.cols))
+        add_cover(self.boxes[self.n :], fp.cell_width, fp.cell_height, fp.cols, fp.rows, cover)
+        add_cover(self.boxes[: self.n][self.placed], fp.cell_width, fp.cell_height, fp.cols, fp.rows, cover)
+        return cover

@@ -18,7 +18,7 @@ import numpy as np
 from netlists import Floorplan, Netlist, NodeKind, Orientation, Placement
 from placer.cost import CostModel, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import add_cover, cell_centre, legal_cells, obstacle_boxes
+from placer.legality import MacroBoxes, cell_centre, cell_centres, legal_cells
 
 ORDERS = ("area", "netlist", "random")
 """Named macro orders: area descending (Circuit Training's, ties in netlist order), netlist order, random."""
@@ -96,7 +96,7 @@ class SequentialPlacer:
     Attributes:
         cost: The proxy cost of the placement so far, kept up to date.
         step: How many macros of the order are placed.
-        cover: Fraction of each grid cell (``rows x cols``) under hard macros and blockages.
+        boxes: The hard macros and blockages on the canvas (slot ``k`` is ``order[k]``).
     """
 
     def __init__(
@@ -114,18 +114,8 @@ class SequentialPlacer:
         placement = start.copy()
         placement.x[self.order] = placement.y[self.order] = math.nan
         self.cost = IncrementalCost(model, placement, weights)
-        hard = netlist.nodes_of(NodeKind.HARD_MACRO)
-        fixed = hard[placement.is_placed[hard]]
-        fixed_boxes = obstacle_boxes(
-            floorplan, placement.x[fixed], placement.y[fixed], netlist.node_width[fixed], netlist.node_height[fixed]
-        )
-        self._boxes = np.empty((len(fixed_boxes) + self.order.size, 4))
-        self._boxes[: len(fixed_boxes)] = fixed_boxes
-        self._n_boxes = len(fixed_boxes)
-        self.cover = np.zeros((floorplan.rows, floorplan.cols))  # fraction of each cell under obstacles
-        self._add_cover(self._boxes[: self._n_boxes])
-        self._xs = (np.arange(floorplan.cols) + 0.5) * floorplan.cell_width
-        self._ys = (np.arange(floorplan.rows) + 0.5) * floorplan.cell_height
+        self.boxes = MacroBoxes.of(netlist, floorplan, placement, self.order, spacing)
+        self._xs, self._ys = cell_centres(floorplan)
         self.step = 0
         self._mask: np.ndarray | None = None
 
@@ -141,9 +131,9 @@ class SequentialPlacer:
         return None if self.done else int(self.order[self.step])
 
     @property
-    def obstacles(self) -> np.ndarray:
-        """Boxes ``(x_min, y_min, x_max, y_max)`` of the blockages and the hard macros on the canvas."""
-        return self._boxes[: self._n_boxes]
+    def cover(self) -> np.ndarray:
+        """Fraction of each grid cell (``rows x cols``) under hard macros and blockages."""
+        return self.boxes.cover()
 
     def placement(self) -> Placement:
         """A copy of the current placement."""
@@ -161,7 +151,8 @@ class SequentialPlacer:
                 self._mask = self.legal_mask(self.current)
             return self._mask
         nl = self.model.netlist
-        return legal_cells(self.floorplan, nl.node_width[node], nl.node_height[node], self.obstacles, self.spacing)
+        obstacles = self.boxes.obstacles()
+        return legal_cells(self.floorplan, nl.node_width[node], nl.node_height[node], obstacles, self.spacing)
 
     def wirelength_increments(self, orientation: int | None = None) -> np.ndarray:
         """Weighted wirelength change (µm) if the current macro went to each cell, ``rows x cols``."""
@@ -189,18 +180,10 @@ class SequentialPlacer:
             raise ValueError(f"cell {cell} is not legal for {self.model.netlist.node_names[node]}")
         x, y = cell_centre(self.floorplan, cell)
         total = self.cost.place(node, x, y, orientation)
-        nl = self.model.netlist
-        w, h = nl.node_width[node], nl.node_height[node]
-        self._boxes[self._n_boxes] = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
-        self._add_cover(self._boxes[self._n_boxes : self._n_boxes + 1])
-        self._n_boxes += 1
+        self.boxes.put(self.step, x, y)
         self.step += 1
         self._mask = None
         return total
-
-    def _add_cover(self, boxes: np.ndarray) -> None:
-        fp = self.floorplan
-        add_cover(boxes, fp.cell_width, fp.cell_height, fp.cols, fp.rows, self.cover)
 
 
 def flip_to_best(cost: IncrementalCost, nodes: Sequence[int], orientations: Sequence[int] = FLIPS) -> float:

@@ -8,7 +8,7 @@ import pytest
 import netlists
 from netlists import Blockage, Floorplan, NodeKind
 from placer.cost import CostModel
-from placer.legality import TOUCH, add_cover, cell_centre, legal_cells, obstacle_boxes
+from placer.legality import TOUCH, MacroBoxes, add_cover, cell_centre, cell_centres, legal_cells, obstacle_boxes
 from tests.random_designs import random_floorplan
 
 
@@ -138,3 +138,36 @@ def test_cover_matches_a_plain_overlap_sum():
                     dy = min(y1, (row + 1) * ch) - max(y0, row * ch)
                     expected[row, col] += max(dx, 0.0) * max(dy, 0.0) / (cw * ch)
         assert np.allclose(cover, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_macro_boxes_fits_and_legal_cells_apply_the_same_rule():
+    # Annealing asks ``fits`` at one centre, the mask and coordinate descent ask ``legal_cells``:
+    # at every cell centre, for every slot, both must say the same, and match the plain check.
+    rng = np.random.default_rng(1)
+    for _ in range(40):
+        floorplan = random_floorplan(rng)
+        n = int(rng.integers(1, 6))
+        width = rng.uniform(0.05, 0.4, n) * floorplan.width
+        height = rng.uniform(0.05, 0.4, n) * floorplan.height
+        spacing = float(rng.choice([0.0, 0.1]))
+        boxes = MacroBoxes(floorplan, width, height, random_boxes(rng, floorplan), spacing)
+        xs, ys = cell_centres(floorplan)
+        for i in range(n):
+            if rng.random() < 0.8:  # some slots stay off the canvas
+                boxes.put(i, float(rng.choice(xs)), float(rng.choice(ys)))
+        for i in range(n):
+            mask = boxes.legal_cells(i)
+            plain = plain_mask(floorplan, width[i], height[i], boxes.obstacles(but=i), spacing)
+            np.testing.assert_array_equal(mask, plain)
+            fits = np.array([[boxes.fits((i,), (x,), (y,)) for x in xs] for y in ys])
+            np.testing.assert_array_equal(fits, mask)
+
+
+def test_macro_boxes_cover_counts_fixed_boxes_and_placed_slots_only():
+    floorplan = Floorplan(width=100.0, height=100.0, cols=10, rows=10, blockages=(Blockage(0, 0, 10, 100),))
+    boxes = MacroBoxes(floorplan, [20.0, 20.0], [20.0, 20.0], obstacle_boxes(floorplan, [], [], [], []))
+    boxes.put(0, 50.0, 50.0)  # covers cells (4..5, 4..5) exactly; slot 1 stays off the canvas
+    cover = boxes.cover()
+    assert cover.sum() == pytest.approx(10 + 4) and cover[:, 0].sum() == pytest.approx(10)
+    assert cover[4:6, 4:6].min() == pytest.approx(1.0)
+    assert boxes.obstacles().shape == (2, 4) and boxes.obstacles(but=0).shape == (1, 4)

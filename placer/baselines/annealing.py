@@ -34,12 +34,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from netlists import NodeKind, Placement
 from placer.cost import CostModel, CostReport, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import TOUCH, obstacle_boxes
+from placer.legality import MacroBoxes, cell_centres
 from placer.sequential import FLIPS
 
 MOVES = ("swap", "shift", "flip", "move", "shuffle", "soft")
@@ -130,30 +129,6 @@ class AnnealResult:
     history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
 
 
-@njit(cache=True)
-def _fits(new_boxes, count, boxes, skip, spacing, touch, width, height):
-    """Whether ``new_boxes[:count]`` lie in the canvas, clear of ``boxes`` (but rows ``skip``) and of each other."""
-    for a in range(count):
-        x0, y0, x1, y1 = new_boxes[a, 0], new_boxes[a, 1], new_boxes[a, 2], new_boxes[a, 3]
-        if x0 < -touch or y0 < -touch or x1 > width + touch or y1 > height + touch:
-            return False
-        for i in range(boxes.shape[0]):
-            skipped = False
-            for s in range(count):
-                if skip[s] == i:
-                    skipped = True
-            if skipped:
-                continue
-            if (min(x1 + spacing, boxes[i, 2]) - max(x0 - spacing, boxes[i, 0]) > touch
-                    and min(y1 + spacing, boxes[i, 3]) - max(y0 - spacing, boxes[i, 1]) > touch):  # fmt: skip
-                return False
-        for b in range(a):
-            if (min(x1 + spacing, new_boxes[b, 2]) - max(x0 - spacing, new_boxes[b, 0]) > touch
-                    and min(y1 + spacing, new_boxes[b, 3]) - max(y0 - spacing, new_boxes[b, 1]) > touch):  # fmt: skip
-                return False
-    return True
-
-
 class _Annealer:
     """The mutable state of one run: positions, boxes, the incremental cost, the random stream."""
 
@@ -165,18 +140,10 @@ class _Annealer:
         self.macros = hard[~placement.fixed[hard]].astype(np.int64)
         if not placement.is_placed[self.macros].all():
             raise ValueError("annealing needs every movable hard macro placed (start from greedy or random)")
-        others = hard[placement.fixed[hard] & placement.is_placed[hard]]
-        self.half_w, self.half_h = nl.node_width[self.macros] / 2, nl.node_height[self.macros] / 2
-        fixed_boxes = obstacle_boxes(fp, placement.x[others], placement.y[others], nl.node_width[others],
-                                     nl.node_height[others])  # fmt: skip
-        self.boxes = np.concatenate([np.zeros((self.macros.size, 4)), fixed_boxes])
-        for i, node in enumerate(self.macros):
-            self._set_box(i, placement.x[node], placement.y[node])
+        self.boxes = MacroBoxes.of(nl, fp, placement, self.macros, settings.spacing)
         self.cum_probabilities = _cumulative(settings.move_probabilities)
         self.kind = 0  # of the last proposal
-        self.new_boxes = np.zeros((8, 4))
-        self.skip = np.full(8, -1, dtype=np.int64)
-        self.touch = TOUCH * max(fp.width, fp.height)
+        self.col_centres, self.row_centres = cell_centres(fp)
         self.max_radius = max(1, max(fp.cols, fp.rows) // 4)
         self.radius = self.max_radius
         soft = nl.nodes_of(NodeKind.SOFT_MACRO)
@@ -184,18 +151,6 @@ class _Annealer:
         self.soft_half_w, self.soft_half_h = nl.node_width / 2, nl.node_height / 2
         self.nudge = 1.0  # largest soft-macro nudge, in grid cells; shrinks with the temperature
         self.cost = IncrementalCost(model, placement, weights)
-
-    def _set_box(self, i, x, y):
-        self.boxes[i] = (x - self.half_w[i], y - self.half_h[i], x + self.half_w[i], y + self.half_h[i])
-
-    def _stage(self, slot, i, x, y):
-        self.new_boxes[slot] = (x - self.half_w[i], y - self.half_h[i], x + self.half_w[i], y + self.half_h[i])
-        self.skip[slot] = i
-
-    def _fits(self, count):
-        fp = self.model.floorplan
-        return _fits(self.new_boxes, count, self.boxes, self.skip, self.settings.spacing, self.touch, fp.width,
-                     fp.height)  # fmt: skip
 
     def propose(self) -> list[int] | None:
         """Make one random legal move (returns the moved macro indices), or ``None`` when it would be illegal."""
@@ -227,14 +182,11 @@ class _Annealer:
                 return None
             group = rng.sample(range(n), size)
             spots = [cost.location(int(self.macros[i]))[:2] for i in group]
-            for slot, i in enumerate(group):
-                self._stage(slot, i, *spots[(slot + 1) % size])
-            if not self._fits(size):
-                return None
-            nodes = self.macros[group]
             xs = [spots[(slot + 1) % size][0] for slot in range(size)]
             ys = [spots[(slot + 1) % size][1] for slot in range(size)]
-            cost.move_many(nodes, xs, ys)
+            if not self.boxes.fits(group, xs, ys):
+                return None
+            cost.move_many(self.macros[group], xs, ys)
             return group
         i = rng.randrange(n)
         x, y, _ = cost.location(int(self.macros[i]))
@@ -245,10 +197,9 @@ class _Annealer:
             else:
                 y += step * fp.cell_height
         else:  # move anywhere
-            x = (rng.randrange(fp.cols) + 0.5) * fp.cell_width
-            y = (rng.randrange(fp.rows) + 0.5) * fp.cell_height
-        self._stage(0, i, x, y)
-        if not self._fits(1):
+            x = self.col_centres[rng.randrange(fp.cols)]
+            y = self.row_centres[rng.randrange(fp.rows)]
+        if not self.boxes.fits((i,), (x,), (y,)):
             return None
         cost.move(int(self.macros[i]), x, y)
         return [i]
@@ -256,7 +207,7 @@ class _Annealer:
     def accept(self, moved: list[int]) -> None:
         for i in moved:
             x, y, _ = self.cost.location(int(self.macros[i]))
-            self._set_box(i, x, y)
+            self.boxes.put(i, x, y)
 
     def replace_soft_macros(self, keep_if_worse: bool) -> bool:
         """Re-place the soft macros by FD around the current hard macros; returns whether that was kept.

@@ -16,7 +16,7 @@ import numpy as np
 from netlists import NodeKind, Placement
 from placer.cost import CostModel, CostReport, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import legal_cells, obstacle_boxes
+from placer.legality import MacroBoxes, cell_centres, cell_of
 from placer.sequential import FLIPS
 
 
@@ -55,22 +55,21 @@ def coordinate_descent(
     movable = hard[~placement.fixed[hard]]
     best_placement, best_report = placement.copy(), model.evaluate(placement, weights)
     cols, rows = np.meshgrid(np.arange(fp.cols), np.arange(fp.rows))
+    col_centres, row_centres = cell_centres(fp)
+    slot = {int(node): i for i, node in enumerate(movable)}
     for _ in range(epochs):
         cost = IncrementalCost(model, best_placement, weights)
+        boxes = MacroBoxes.of(nl, fp, best_placement, movable, spacing)
         for node in rng.permutation(movable):
             node = int(node)
             x, y, orientation = cost.location(node)
-            others = hard[hard != node]
-            now = cost.placement()
-            boxes = obstacle_boxes(fp, now.x[others], now.y[others], nl.node_width[others], nl.node_height[others])
-            mask = legal_cells(fp, nl.node_width[node], nl.node_height[node], boxes, spacing)
-            col = min(max(int(x / fp.cell_width), 0), fp.cols - 1)
-            row = min(max(int(y / fp.cell_height), 0), fp.rows - 1)
+            mask = boxes.legal_cells(slot[node])
+            row, col = cell_of(fp, x, y)
             distance = np.abs(cols - col) + np.abs(rows - row)
             reach = radius
             while not (mask & (distance <= reach)).any() and reach < fp.cols + fp.rows:
                 reach += radius
-            candidates = [(x, y)] + [((c + 0.5) * fp.cell_width, (r + 0.5) * fp.cell_height)
+            candidates = [(x, y)] + [(col_centres[c], row_centres[r])
                                      for r, c in zip(*np.nonzero(mask & (distance <= reach)), strict=True)]  # fmt: skip
             best = (cost.proxy_cost, x, y, orientation)
             for cx, cy in candidates:
@@ -79,6 +78,7 @@ def coordinate_descent(
                     if total < best[0]:
                         best = (total, cx, cy, int(o))
             cost.move(node, best[1], best[2], best[3])
+            boxes.put(slot[node], best[1], best[2])
         current = cost.placement()
         soft = nl.nodes_of(NodeKind.SOFT_MACRO)
         moved = place_soft_macros(nl, current, fp, fd_schedule, use_current_loc=bool(current.is_placed[soft].all()))
