@@ -1,8 +1,8 @@
 """What the agent sees: fixed-shape grid maps and a small vector, the same layout for every design.
 
-The design's ``rows x cols`` placement grid is embedded in a ``max_grid x max_grid`` map,
-centred as Circuit Training does (row offset ``(max_grid - rows) // 2``, column offset
-``(max_grid - cols) // 2``); map row 0 is the bottom row of the grid. Maps are ``uint8``
+The design's ``rows x cols`` placement grid is embedded in a ``max_grid x max_grid`` map as
+the action layout says (:class:`envs.actions.ActionLayout`: centred, map row 0 the bottom row
+of the grid), so map cells and actions line up. Maps are ``uint8``
 (0..255, channels first) so rollout buffers stay small; each channel's scale is below.
 
 Map channels (:data:`MAP_CHANNELS`):
@@ -27,6 +27,7 @@ import math
 import numpy as np
 from gymnasium import spaces
 
+from envs.actions import ActionLayout
 from netlists import NodeKind
 from placer.sequential import SequentialPlacer
 
@@ -63,17 +64,15 @@ class ObservationBuilder:
     """Builds observations of one design's episodes.
 
     Args:
-        placer: The episode's placer (only its netlist, floorplan and order are read here).
-        max_grid: Side of the padded maps; the design's grid must fit in it.
+        placer: The episode's placer (only its netlist, floorplan and order are read here, so
+            an episode with another order needs a builder of its own).
+        layout: Where the design's grid lies in the maps.
     """
 
-    def __init__(self, placer: SequentialPlacer, max_grid: int) -> None:
+    def __init__(self, placer: SequentialPlacer, layout: ActionLayout) -> None:
         fp, nl = placer.floorplan, placer.model.netlist
-        if fp.cols > max_grid or fp.rows > max_grid:
-            raise ValueError(f"grid {fp.cols} x {fp.rows} of {nl.name} does not fit max_grid = {max_grid}")
-        self.max_grid = max_grid
-        self.row0, self.col0 = (max_grid - fp.rows) // 2, (max_grid - fp.cols) // 2
-        self.window = (slice(self.row0, self.row0 + fp.rows), slice(self.col0, self.col0 + fp.cols))
+        max_grid = layout.max_grid
+        self.max_grid, self.window = max_grid, layout.window
         self.space = spaces.Dict(
             {
                 "maps": spaces.Box(0, 255, (len(MAP_CHANNELS), max_grid, max_grid), np.uint8),

@@ -5,10 +5,9 @@ Training does, unless asked otherwise), each with its centre on a grid cell. Aft
 last one, the soft macros (std-cell clusters) are placed by force-directed placement and
 the episode's result is the proxy cost of the whole placement.
 
-Actions index the padded ``max_grid x max_grid`` map (see :mod:`envs.observation`):
-``action = row * max_grid + col`` in map coordinates, times 4 orientations when the
-orientation is part of the action (``action = k * max_grid**2 + cell`` with ``k`` in
-N, FN, S, FS). :meth:`MacroPlacementEnv.action_masks` gives the legal ones. Every action
+Actions index the padded ``max_grid x max_grid`` map, times 4 orientations (N, FN, S, FS)
+when the orientation is part of the action: :class:`envs.actions.ActionLayout` numbers them
+(``env.layout``). :meth:`MacroPlacementEnv.action_masks` gives the legal ones. Every action
 is accepted: an illegal one ends the episode with ``-infeasible_penalty`` and
 ``info["infeasible"] = True``, and so does a macro that finds no legal cell. A finished
 episode's last ``info`` holds its cost terms and ``info["placement"]``.
@@ -36,6 +35,7 @@ import gymnasium as gym
 import numpy as np
 
 import netlists
+from envs.actions import ActionLayout
 from envs.observation import ObservationBuilder
 from netlists import Design, Floorplan, Netlist, Placement, synthetic
 from netlists.loader import DEFAULT
@@ -144,11 +144,14 @@ class MacroPlacementEnv(gym.Env):
         if stuck:
             name = nl.node_names[stuck[0]]
             raise ValueError(f"{nl.name}: hard macro {name} fits nowhere on the {fp.width} x {fp.height} canvas")
-        self.observations = ObservationBuilder(self._placer, max_grid)
+        try:
+            self.layout = ActionLayout.of(fp, max_grid, FLIPS if orientation == "action" else None)
+        except ValueError as error:
+            raise ValueError(f"{nl.name}: {error}") from None
+        self.observations = ObservationBuilder(self._placer, self.layout)
         self.observation_space = self.observations.space
         self.max_grid = max_grid
-        n_orient = len(FLIPS) if orientation == "action" else 1
-        self.action_space = gym.spaces.Discrete(n_orient * max_grid * max_grid)
+        self.action_space = gym.spaces.Discrete(self.layout.n)
         self._final: Placement | None = None
         self._report: CostReport | None = None
         self._over = False
@@ -160,6 +163,7 @@ class MacroPlacementEnv(gym.Env):
         super().reset(seed=seed)
         order = placement_order(self.design.netlist, self._start, self.order, self.np_random)
         self._placer = self._new_placer(order)
+        self.observations = ObservationBuilder(self._placer, self.layout)  # of this episode's order
         self._final, self._report, self._over = None, None, False
         self._refresh()
         if self.render_mode == "human":
@@ -173,13 +177,10 @@ class MacroPlacementEnv(gym.Env):
         placer = self._placer
         info: dict[str, Any] = {"step": placer.step}
         action = int(action)
-        if not (0 <= action < self.action_space.n and self._action_mask[action]):
+        decoded = self.layout.decode(action)
+        if decoded is None or not self._action_mask[action]:
             return self._end_infeasible(info, f"action {action} is not legal")
-        cells = self.max_grid * self.max_grid
-        orient_index, map_cell = divmod(action, cells)
-        row, col = divmod(map_cell, self.max_grid)
-        cell = (row - self.observations.row0) * self.design.floorplan.cols + (col - self.observations.col0)
-        orientation = int(FLIPS[orient_index]) if self.orientation_mode == "action" else None
+        cell, orientation = decoded
         before = placer.cost.wirelength_cost
         placer.place(cell, orientation)
         reward = 0.0 if self.reward_mode == "terminal" else before - placer.cost.wirelength_cost
@@ -255,11 +256,8 @@ class MacroPlacementEnv(gym.Env):
         placer = self._placer
         increments = None if placer.done else placer.wirelength_increments()
         self._observation = self.observations.build(placer, increments)
-        mask = np.zeros((self.max_grid, self.max_grid), dtype=bool)
-        if not placer.done:
-            mask[self.observations.window] = placer.legal_mask()
-        mask = mask.reshape(-1)
-        self._action_mask = np.tile(mask, len(FLIPS)) if self.orientation_mode == "action" else mask
+        legal = placer.legal_mask() if not placer.done else np.zeros((self.layout.rows, self.layout.cols), bool)
+        self._action_mask = self.layout.mask(legal)
 
     def _finish(self, info: dict[str, Any]) -> float:
         """After the last macro: orientations, soft macros, final cost; returns the rest of the reward."""

@@ -228,7 +228,7 @@ def test_a_step_reward_is_the_wirelength_cost_increase_shown_in_the_map(tiles):
         legal = np.flatnonzero(env.action_masks())
         action = int(rng.choice(legal))
         row, col = divmod(action, 64)
-        cell = (row - env.observations.row0, col - env.observations.col0)
+        cell = (row - env.layout.row0, col - env.layout.col0)
         expected = -increments[cell] / env.model.wirelength_norm
         low, high = increments.min(), increments.max()
         if high > low:  # the map shows the increase, scaled to 0..255 over the grid
@@ -285,6 +285,25 @@ def test_observations_are_compact_and_in_their_space(tiles):
     fp, nl = tiles.design.floorplan, tiles.design.netlist
     placed_area = nl.node_area[tiles._placer.order[:20]].sum()
     assert occupancy.sum() * fp.cell_width * fp.cell_height == pytest.approx(placed_area, rel=0.01)
+
+
+def test_placed_area_stays_true_over_episodes_of_random_orders():
+    # Each episode draws a new order; the placed-area feature must follow that order's areas.
+    env = MacroPlacementEnv("synthetic:3", order="random", fd_schedule=None)
+    area, index = env.design.netlist.node_area, VECTOR_FEATURES.index("placed_area_fraction")
+    rng = np.random.default_rng(1)
+    orders = []
+    for seed in range(4):
+        obs, _ = env.reset(seed=seed)
+        order = env.macro_order
+        orders.append(order.tolist())
+        for step in range(order.size):
+            want = area[order[:step]].sum() / area[order].sum()
+            assert obs["vector"][index] == pytest.approx(want, abs=1e-6)
+            obs, _, terminated, _, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+            if terminated:
+                break
+    assert len({tuple(o) for o in orders}) > 1
 
 
 # ------------------------------------------------------------------ rendering

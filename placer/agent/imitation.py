@@ -74,16 +74,17 @@ def replay(env: MacroPlacementEnv, placement: Placement) -> tuple[float, tuple[n
 
     Returns ``(final cost, (maps, vectors, masks, actions, returns))``, the arrays one row per step.
 
-    Returns ``None`` when a macro's centre is not on a legal cell of the env.
+    Returns ``None`` when a macro's centre is not on a legal cell of the env, or its orientation is not
+    one the env's actions give.
     """
-    fp, grid = env.design.floorplan, env.max_grid
+    fp, layout = env.design.floorplan, env.layout
     observation, _ = env.reset(seed=0)
-    row0, col0 = env.observations.row0, env.observations.col0
     maps, vectors, masks, actions, rewards = [], [], [], [], []
     for node in env.macro_order:
-        col = min(int(placement.x[node] // fp.cell_width), fp.cols - 1)
-        row = min(int(placement.y[node] // fp.cell_height), fp.rows - 1)
-        action = (row + row0) * grid + col + col0
+        orientation = int(placement.orientation[node]) if layout.orientations != (None,) else None
+        if orientation is not None and orientation not in layout.orientations:
+            return None
+        action = layout.encode_point(fp, placement.x[node], placement.y[node], orientation)
         mask = env.action_masks()
         if not mask[action]:
             return None
