@@ -29,6 +29,7 @@ from gymnasium import spaces
 
 from envs.actions import ActionLayout
 from netlists import NodeKind
+from placer.cost import CostModel
 from placer.sequential import SequentialPlacer
 
 MAP_CHANNELS = ("grid", "occupancy", "wirelength", "density", "congestion", "mask")
@@ -56,8 +57,18 @@ VECTOR_LIMIT = 10.0
 CONGESTION_CAP = 2.0
 
 
-def _to_byte(values: np.ndarray, cap: float) -> np.ndarray:
+def to_byte(values: np.ndarray, cap: float) -> np.ndarray:
+    """``values`` in ``[0, cap]`` as bytes ``0..255`` (rounded; beyond the cap: 255)."""
     return (np.clip(values, 0.0, cap) * (255.0 / cap) + 0.5).astype(np.uint8)
+
+
+def grid_congestion(model: CostModel, h: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The larger of the H and V congestion at each placement-grid cell centre (the two grids may differ)."""
+    fp = model.floorplan
+    cong_rows, cong_cols = model.congestion_shape
+    rows = np.minimum(((np.arange(fp.rows) + 0.5) * cong_rows / fp.rows).astype(int), cong_rows - 1)
+    cols = np.minimum(((np.arange(fp.cols) + 0.5) * cong_cols / fp.cols).astype(int), cong_cols - 1)
+    return np.maximum(h, v)[rows[:, None], cols[None, :]]
 
 
 class ObservationBuilder:
@@ -96,20 +107,16 @@ class ObservationBuilder:
             "nets_log": math.log10(1 + nl.n_nets) / 5,
         }
         self._index = {name: i for i, name in enumerate(VECTOR_FEATURES)}
-        # Congestion cells sampled at placement-cell centres (the two grids may differ).
-        cong_rows, cong_cols = placer.model.congestion_shape
-        self._cong_rows = np.minimum(((np.arange(fp.rows) + 0.5) * cong_rows / fp.rows).astype(int), cong_rows - 1)
-        self._cong_cols = np.minimum(((np.arange(fp.cols) + 0.5) * cong_cols / fp.cols).astype(int), cong_cols - 1)
 
     def build(self, placer: SequentialPlacer, increments: np.ndarray | None) -> dict[str, np.ndarray]:
         """The observation now; ``increments`` is the current macro's wirelength-increase map (µm)."""
         fp, cost, nl = placer.floorplan, placer.cost, placer.model.netlist
         maps, window = self._maps, self.window
-        maps[(1, *window)] = _to_byte(placer.cover, 1.0)
-        maps[(3, *window)] = _to_byte(cost.density_map(), 1.0)
+        maps[(1, *window)] = to_byte(placer.cover, 1.0)
+        maps[(3, *window)] = to_byte(cost.density_map(), 1.0)
         h, v = cost.congestion_maps()
-        congestion = np.maximum(h, v)[self._cong_rows[:, None], self._cong_cols[None, :]]
-        maps[(4, *window)] = _to_byte(congestion, CONGESTION_CAP)
+        congestion = grid_congestion(placer.model, h, v)
+        maps[(4, *window)] = to_byte(congestion, CONGESTION_CAP)
         vector = np.zeros(len(VECTOR_FEATURES), dtype=np.float64)
         for name, value in self._static.items():
             vector[self._index[name]] = value
@@ -126,7 +133,7 @@ class ObservationBuilder:
         else:
             low, high = float(increments.min()), float(increments.max())
             spread = high - low
-            maps[(2, *window)] = _to_byte((increments - low) / spread, 1.0) if spread > 0 else 0
+            maps[(2, *window)] = to_byte((increments - low) / spread, 1.0) if spread > 0 else 0
             mask = placer.legal_mask()
             maps[(5, *window)] = mask * np.uint8(255)
             scale = n / placer.model.wirelength_norm if placer.model.wirelength_norm > 0 else 0.0

@@ -129,8 +129,22 @@ class AnnealResult:
     history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
 
 
-class _Annealer:
-    """The mutable state of one run: positions, boxes, the incremental cost, the random stream."""
+class AnnealState:
+    """The mutable state of one annealing run: positions, boxes, the incremental cost, the random stream.
+
+    :class:`AnnealRun` draws annealing's random moves from it; the refinement environment
+    (``RefinePlacement-v0``) makes the moves a policy picks with :meth:`move_node`. Both accept
+    by :meth:`accepts`. The movable hard macros are the slots of :attr:`boxes`, in the order of
+    :attr:`macros`; :attr:`soft` lists the soft macros that may move.
+
+    Args:
+        model: Cost model of the design.
+        placement: A legal start with every movable hard macro placed.
+        weights: Weights of the proxy cost.
+        settings: Move mix, spacing, calibration.
+        seed: Seed of the random stream.
+        fd_schedule: How soft macros are re-placed (:meth:`replace_soft_macros`).
+    """
 
     def __init__(self, model, placement, weights, settings, seed, fd_schedule):
         nl, fp = model.netlist, model.floorplan
@@ -151,6 +165,41 @@ class _Annealer:
         self.soft_half_w, self.soft_half_h = nl.node_width / 2, nl.node_height / 2
         self.nudge = 1.0  # largest soft-macro nudge, in grid cells; shrinks with the temperature
         self.cost = IncrementalCost(model, placement, weights)
+        self._slot = {int(node): i for i, node in enumerate(self.macros)}
+
+    def accepts(self, delta: float, temperature: float) -> bool:
+        """Metropolis' rule: always downhill, uphill with probability ``exp(-delta / temperature)``."""
+        return delta <= 0 or self.rng.random() < math.exp(-delta / temperature)
+
+    def initial_temperature(self) -> float:
+        """A temperature at which ``initial_acceptance`` of the average uphill random move is accepted."""
+        uphill = []
+        start = self.cost.proxy_cost
+        for _ in range(self.settings.calibration_moves):
+            if self.propose() is not None:
+                delta = self.cost.proxy_cost - start
+                self.cost.undo()
+                if delta > 0:
+                    uphill.append(delta)
+        if not uphill:
+            return 1e-9
+        return float(np.mean(uphill)) / math.log(1.0 / self.settings.initial_acceptance)
+
+    def move_node(self, node: int, x: float, y: float, orientation: int | None = None) -> list[int] | None:
+        """Move one movable macro's centre to ``(x, y)`` (a hard one also to ``orientation``).
+
+        Returns the moved slots (for :meth:`accept`; ``[]`` for a soft macro), or ``None`` and no
+        move when a hard macro would leave the canvas or overlap an obstacle. Soft macros may
+        overlap anything; keeping them on the canvas is the caller's.
+        """
+        slot = self._slot.get(int(node))
+        if slot is not None:
+            if not self.boxes.fits((slot,), (x,), (y,)):
+                return None
+            self.cost.move(int(node), x, y, orientation)
+            return [slot]
+        self.cost.move(int(node), x, y)
+        return []
 
     def propose(self) -> list[int] | None:
         """Make one random legal move (returns the moved macro indices), or ``None`` when it would be illegal."""
@@ -205,6 +254,7 @@ class _Annealer:
         return [i]
 
     def accept(self, moved: list[int]) -> None:
+        """Keep the last move: the moved slots' boxes follow their macros."""
         for i in moved:
             x, y, _ = self.cost.location(int(self.macros[i]))
             self.boxes.put(i, x, y)
@@ -274,12 +324,14 @@ class AnnealRun:
         self.weights = weights = weights or CostWeights()
         self.seconds, self.moves, self.progress, self.clock = seconds, moves, progress, clock
         self.started = clock()
-        run = self.run = _Annealer(model, placement, weights, settings, seed, fd_schedule or FDSchedule.electrostatic())
+        run = self.run = AnnealState(
+            model, placement, weights, settings, seed, fd_schedule or FDSchedule.electrostatic()
+        )
         run.replace_soft_macros(keep_if_worse=not run.soft.size or not placement.is_placed[run.soft].all())
         self.best, self.best_cost = run.cost.placement(), run.cost.proxy_cost
         self.start_cost = self.best_cost
         self.history = [(0, self.elapsed, 0.0, self.best_cost, self.best_cost)]
-        self.t_start = _calibrate(run, settings)
+        self.t_start = run.initial_temperature()
         self.temperature, self.log_ratio = self.t_start, math.log(settings.final_ratio)
         self.done = self.accepted = self.fd_runs = self.fd_kept = 0
         self.next_fd, self.fd_period = settings.fd_every, settings.fd_every
@@ -337,7 +389,7 @@ class AnnealRun:
                 record[1] += 1
             else:
                 delta = run.cost.proxy_cost - self.current
-                if delta <= 0 or run.rng.random() < math.exp(-delta / self.temperature):
+                if run.accepts(delta, self.temperature):
                     self.current = run.cost.proxy_cost
                     run.accept(moved)
                     self.accepted += 1
@@ -430,18 +482,3 @@ def anneal(
             run.set_mix(controller(run.features()))
             run.advance((block + 1) / blocks)
     return run.result()
-
-
-def _calibrate(run: _Annealer, settings: AnnealSettings) -> float:
-    """A temperature at which ``initial_acceptance`` of the average uphill move is accepted."""
-    uphill = []
-    start = run.cost.proxy_cost
-    for _ in range(settings.calibration_moves):
-        if run.propose() is not None:
-            delta = run.cost.proxy_cost - start
-            run.cost.undo()
-            if delta > 0:
-                uphill.append(delta)
-    if not uphill:
-        return 1e-9
-    return float(np.mean(uphill)) / math.log(1.0 / settings.initial_acceptance)
