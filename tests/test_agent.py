@@ -19,6 +19,7 @@ from test_env import hard_macro_violations
 import netlists
 from envs import MacroPlacementEnv
 from placer.agent import cli as train_cli
+from placer.agent import placing
 from placer.agent.network import PADDING_LOGIT, PlacementNet
 from placer.agent.placing import finetune, policy_place
 from placer.agent.policy import PlacementPolicy
@@ -30,6 +31,7 @@ from placer.agent.training import (
     load_policy,
     train,
 )
+from placer.baselines import place
 from placer.cost import CostModel
 
 TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=1, checkpoint_every=64,
@@ -141,7 +143,16 @@ def test_policy_place_is_legal_and_falls_back_when_the_policy_runs_out_of_room(t
     assert hard_macro_violations(design, result.placement) == []
     crowded = policy_place(four_quadrants(), final, samples=1, fd_schedule="circuit_training")
     assert hard_macro_violations(four_quadrants(), crowded.placement) == []
-    assert crowded.backed_off == crowded.method.endswith("->greedy")
+
+
+def test_policy_place_backs_off_to_greedy_when_no_episode_finishes(tiny_run, monkeypatch):
+    _, final = tiny_run
+    design = netlists.load("macro_tiles_10x10")
+    monkeypatch.setattr(placing, "_play", lambda *args, **kwargs: None)  # every episode ran out of room
+    result = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    greedy = place(design, "greedy")
+    assert result.backed_off and result.method == "rl->greedy"
+    assert result.report.proxy_cost == greedy.report.proxy_cost and result.placement.equals(greedy.placement)
 
 
 def test_train_cli_expands_ranges_and_reports_bad_designs_in_one_line(tmp_path, capsys):
@@ -237,15 +248,26 @@ def test_training_logs_read_back_as_curves(tiny_run):
     assert (run / "curves.png").stat().st_size > 1000
 
 
-def test_policy_place_can_fine_tune_first_and_never_returns_worse_than_zero_shot(tiny_run):
+def test_policy_place_can_fine_tune_first_and_returns_the_best_of_both_policies(tiny_run, monkeypatch):
     _, final = tiny_run
     design = netlists.load("toy_macro_stdcell")
     zero_shot = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    play = placing._play
     for budget in ({"finetune_steps": 64}, {"finetune_seconds": 1.0}):
+        played = []  # (checkpoint, best cost) of each policy played
+
+        def spy(design, checkpoint, *args, played=played):
+            found = play(design, checkpoint, *args)
+            played.append((checkpoint, found[1].proxy_cost))
+            return found
+
+        monkeypatch.setattr(placing, "_play", spy)
         result = policy_place(design, final, samples=2, fd_schedule="circuit_training",
                               finetune_source="toy_macro_stdcell", finetune_settings=TINY, **budget)  # fmt: skip
         assert result.method == "rl+finetune" and hard_macro_violations(design, result.placement) == []
-        assert result.report.proxy_cost <= zero_shot.report.proxy_cost
+        # the fine-tuned policy was played too, and the best of everything found is what comes back
+        assert len(played) == 2 and played[0] == (final, zero_shot.report.proxy_cost) and played[1][0] != final
+        assert result.report.proxy_cost <= min(cost for _, cost in played)
         scored = CostModel(design.netlist, design.floorplan).evaluate(result.placement)
         assert scored.proxy_cost == pytest.approx(result.report.proxy_cost, rel=1e-12)
     with pytest.raises(ValueError, match="finetune_source"):
