@@ -30,7 +30,7 @@ def bundled_designs() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
 
 
-def load(source: str | Path, plc: str | Path | None = DEFAULT) -> Design:
+def load(source: str | Path, plc: str | Path | None = DEFAULT, netlist_positions: bool = False) -> Design:
     """Load a design from a file, a folder or a bundled name.
 
     Args:
@@ -41,6 +41,9 @@ def load(source: str | Path, plc: str | Path | None = DEFAULT) -> Design:
             folder (``"initial"``); ``None`` for none; or ``DEFAULT``, which for a folder or
             bundled name takes its ``legalized.plc``, else its ``initial.plc``, and for a
             single file takes none.
+        netlist_positions: Macros and ports the ``.plc`` body leaves out keep the netlist
+            file's positions (without it such a ``.plc`` is refused). A bundled design's own
+            ``.plc`` is read this way, as Circuit Training's unit designs come header-only.
 
     Returns:
         The :class:`Design`. With no ``.plc``, the floorplan comes from the netlist's own
@@ -64,7 +67,8 @@ def load(source: str | Path, plc: str | Path | None = DEFAULT) -> Design:
     plc_file = _resolve_plc(plc, folder)
     if plc_file is None:
         return design
-    loaded = read_plc(plc_file, design.netlist, design.placement, hints)
+    own = plc == DEFAULT and folder is not None and folder.parent == bundled_root()
+    loaded = read_plc(plc_file, design.netlist, design.placement, hints, netlist_positions or own)
     loaded.floorplan = replace(loaded.floorplan, core_rows=design.floorplan.core_rows)
     loaded.source = design.source
     return loaded

@@ -9,6 +9,7 @@ in the N orientation.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -360,6 +361,10 @@ DEFAULT_GRID = 10
 DEFAULT_UTILIZATION = 0.6  # canvas side = sqrt(macro area / utilisation) when nothing is given
 
 
+MAX_GRID_CELLS = 1 << 22
+"""The most cells a placement or congestion grid may have (2048 x 2048; Circuit Training's are 128 x 128 at most)."""
+
+
 @dataclass(frozen=True)
 class Floorplan:
     """The canvas, its placement grid and the routing model of the proxy cost.
@@ -398,10 +403,15 @@ class Floorplan:
     core_rows: tuple[CoreRow, ...] = ()
 
     def __post_init__(self) -> None:
-        if not (self.width > 0 and self.height > 0):
-            raise ValueError(f"canvas must have positive size, got {self.width} x {self.height}")
+        if not (0 < self.width < math.inf and 0 < self.height < math.inf):
+            raise ValueError(f"canvas must have a positive finite size, got {self.width} x {self.height}")
         if self.cols < 1 or self.rows < 1:
             raise ValueError(f"grid must have at least one cell, got {self.cols} x {self.rows}")
+        for what, cols, rows in (("grid", self.cols, self.rows), ("congestion grid", self.congestion_cols,
+                                                                  self.congestion_rows)):  # fmt: skip
+            if cols is not None and rows is not None and cols * rows > MAX_GRID_CELLS:
+                raise ValueError(f"{what} {cols} x {rows} has more than {MAX_GRID_CELLS:,} cells, "
+                                 "the most the cost model allocates maps for")  # fmt: skip
         object.__setattr__(self, "blockages", tuple(self.blockages))
         object.__setattr__(self, "core_rows", tuple(self.core_rows))
 

@@ -6,11 +6,19 @@ follows per placed macro and port.
 Node indices count every entry of the ``.pb.txt`` netlist, pins included
 (:attr:`Netlist.node_file_index`). Header keys are matched by keyword, as Circuit Training
 does; the costs recorded at save time are kept as known answers.
+
+Reading is strict, because a cost computed from a half-read file is silently wrong: a
+header line that names a known key must carry finite numbers in range (whole numbers where
+the format has them), the grid and canvas lines are required, a node may be placed once,
+and the body must place every macro and port of the netlist, unless the caller asks for
+the netlist's own positions for those it leaves out (``netlist_positions=True``; Circuit
+Training's unit designs ship header-only ``.plc`` files that mean exactly that).
 """
 
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,22 +40,53 @@ from netlists.model import (
 from netlists.protobuf import HeaderHints, format_number
 from netlists.textio import atomic_write, read_text
 
-_NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_V = r"(\S+)"
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A header key: the keyword that names it, its full form, and the values it allows."""
+
+    keyword: str
+    form: str
+    whole: bool = False  # whole numbers only
+    low: float = -math.inf  # values must be > low (>= low when ``closed``)
+    closed: bool = True
+
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(rf"^#\s*{self.form}\s*$")
+
+
 _HEADER = {
-    "grid": re.compile(rf"^#\s*Columns\s*:\s*{_NUM}\s+Rows\s*:\s*{_NUM}"),
-    "congestion_grid": re.compile(rf"^#\s*Congestion Columns\s*:\s*{_NUM}\s+Congestion Rows\s*:\s*{_NUM}"),
-    "canvas": re.compile(rf"^#\s*Width\s*:\s*{_NUM}\s+Height\s*:\s*{_NUM}"),
-    "routes": re.compile(rf"^#\s*Routes per micron, hor\s*:\s*{_NUM}\s+ver\s*:\s*{_NUM}"),
-    "alloc": re.compile(rf"^#\s*Routes used by macros, hor\s*:\s*{_NUM}\s+ver\s*:\s*{_NUM}"),
-    "smoothing": re.compile(rf"^#\s*Smoothing factor\s*:\s*{_NUM}"),
-    "overlap": re.compile(rf"^#\s*Overlap threshold\s*:\s*{_NUM}"),
-    "blockage": re.compile(rf"^#\s*Blockage\s*:\s*{_NUM}\s+{_NUM}\s+{_NUM}\s+{_NUM}\s+{_NUM}"),
-    "wirelength": re.compile(rf"^#\s*Wirelength\s*:\s*{_NUM}"),
-    "wirelength_cost": re.compile(rf"^#\s*Wirelength cost\s*:\s*{_NUM}"),
-    "congestion_cost": re.compile(rf"^#\s*Congestion cost\s*:\s*{_NUM}"),
-    "density_cost": re.compile(rf"^#\s*Density cost\s*:\s*{_NUM}"),
-    "count": re.compile(r"^#\s*(HARD_MACROs|MACRO_PINs|PORTs|SOFT_MACROs|STDCELLs)\s*:\s*(\d+)"),
-}
+    "grid": _Key(r"Columns\s*:", rf"Columns\s*:\s*{_V}\s+Rows\s*:\s*{_V}", whole=True, low=1),
+    "congestion_grid": _Key(r"Congestion Columns\s*:",
+                            rf"Congestion Columns\s*:\s*{_V}\s+Congestion Rows\s*:\s*{_V}", whole=True, low=1),
+    "canvas": _Key(r"Width\s*:", rf"Width\s*:\s*{_V}\s+Height\s*:\s*{_V}", low=0, closed=False),
+    "routes": _Key(r"Routes per micron", rf"Routes per micron, hor\s*:\s*{_V}\s+ver\s*:\s*{_V}", low=0,
+                   closed=False),
+    "alloc": _Key(r"Routes used by macros", rf"Routes used by macros, hor\s*:\s*{_V}\s+ver\s*:\s*{_V}", low=0),
+    "smoothing": _Key(r"Smoothing factor", rf"Smoothing factor\s*:\s*{_V}", whole=True, low=0),
+    "overlap": _Key(r"Overlap threshold", rf"Overlap threshold\s*:\s*{_V}", low=0),
+    "blockage": _Key(r"Blockage\s*:", rf"Blockage\s*:\s*{_V}\s+{_V}\s+{_V}\s+{_V}\s+{_V}"),
+    "wirelength": _Key(r"Wirelength\s*:", rf"Wirelength\s*:\s*{_V}", low=0),
+    "wirelength_cost": _Key(r"Wirelength cost\s*:", rf"Wirelength cost\s*:\s*{_V}", low=0),
+    "congestion_cost": _Key(r"Congestion cost\s*:", rf"Congestion cost\s*:\s*{_V}", low=0),
+    "density_cost": _Key(r"Density cost\s*:", rf"Density cost\s*:\s*{_V}", low=0),
+    "count": _Key(r"(?:HARD_MACROs|MACRO_PINs|PORTs|SOFT_MACROs|STDCELLs)\s*:",
+                  r"(HARD_MACROs|MACRO_PINs|PORTs|SOFT_MACROs|STDCELLs)\s*:\s*(\S+)", whole=True, low=0),
+}  # fmt: skip
+_EXAMPLES = {
+    "grid": "Columns : 24  Rows : 21", "congestion_grid": "Congestion Columns : 24  Congestion Rows : 21",
+    "canvas": "Width : 1433.4  Height : 1433.4", "routes": "Routes per micron, hor : 57.031  ver : 56.818",
+    "alloc": "Routes used by macros, hor : 39.583  ver : 30.303", "smoothing": "Smoothing factor : 2",
+    "overlap": "Overlap threshold : 0.004", "blockage": "Blockage : x_min y_min x_max y_max rate",
+    "wirelength": "Wirelength : 4763106.8", "wirelength_cost": "Wirelength cost : 0.0736",
+    "congestion_cost": "Congestion cost : 0.7259", "density_cost": "Density cost : 0.4988",
+    "count": "HARD_MACROs : 133",
+}  # fmt: skip
+_KEYWORDS = {key: re.compile(rf"^#\s*{spec.keyword}") for key, spec in _HEADER.items()}
+_FORMS = {key: spec.pattern() for key, spec in _HEADER.items()}
+_REQUIRED = ("grid", "canvas")
 _RECORDED = ("wirelength", "wirelength_cost", "congestion_cost", "density_cost")
 
 
@@ -66,12 +105,14 @@ class PlcFile:
     blockages: list[Blockage] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     body: list[tuple[int, int, float, float, int, bool]] = field(default_factory=list)
+    header_lines: dict[str, int] = field(default_factory=dict)
 
 
 def parse_plc(path: str | Path) -> PlcFile:
     """Parse a ``.plc`` file without a netlist (syntax checks only)."""
     path = Path(path)
     plc = PlcFile()
+    seen: dict[int, int] = {}  # node index -> line
     for number, line in enumerate(read_text(path).splitlines(), start=1):
         line = line.strip()
         if not line:
@@ -93,25 +134,55 @@ def parse_plc(path: str | Path) -> PlcFile:
             raise NetlistFormatError(path, number, f"fixed flag must be 0 or 1, got {fields[4]!r}")
         if not (np.isfinite(x) and np.isfinite(y)):
             raise NetlistFormatError(path, number, f"coordinates must be finite, got {x} {y}")
+        if index in seen:
+            raise NetlistFormatError(path, number, f"node index {index} is placed twice (first on line {seen[index]})")
+        seen[index] = number
         plc.body.append((number, index, x, y, orientation, fields[4] == "1"))
+    for key in _REQUIRED:
+        if key not in plc.values:
+            raise NetlistFormatError(path, None, f"the header line '# {_EXAMPLES[key]}' is missing")
     return plc
 
 
 def _parse_header_line(path: Path, number: int, line: str, plc: PlcFile) -> None:
-    for key, pattern in _HEADER.items():
-        match = pattern.match(line)
-        if match is None:
+    for key, keyword in _KEYWORDS.items():
+        if keyword.match(line) is None:
             continue
-        try:
-            if key == "count":
-                plc.counts[match.group(1)] = int(match.group(2))
-            elif key == "blockage":
-                plc.blockages.append(Blockage(*map(float, match.groups())))
-            else:
-                plc.values[key] = tuple(map(float, match.groups()))
-        except ValueError:
-            raise NetlistFormatError(path, number, f"bad number in header line {line[:60]!r}") from None
+        match = _FORMS[key].match(line)
+        if match is None:
+            expected = f"expected '# {_EXAMPLES[key]}'"
+            raise NetlistFormatError(path, number, f"header line {line[:60]!r} is malformed ({expected})")
+        if key == "count":
+            plc.counts[match.group(1)] = int(_number(path, number, key, match.group(2)))
+            return
+        values = tuple(_number(path, number, key, token) for token in match.groups())
+        if key == "blockage":
+            x_min, y_min, x_max, y_max, rate = values
+            if not (x_min < x_max and y_min < y_max and 0 <= rate <= 1):
+                raise NetlistFormatError(path, number, "a blockage needs x_min < x_max, y_min < y_max, 0 <= rate <= 1")
+            plc.blockages.append(Blockage(*values))
+            return
+        if key in plc.values:
+            raise NetlistFormatError(path, number, f"header line {line[:40]!r} repeats line {plc.header_lines[key]}")
+        plc.values[key] = values
+        plc.header_lines[key] = number
         return
+
+
+def _number(path: Path, number: int, key: str, token: str) -> float:
+    """A header value, checked as its key requires."""
+    spec = _HEADER[key]
+    try:
+        value = float(token)
+    except ValueError:
+        raise NetlistFormatError(path, number, f"{token[:20]!r} is not a number") from None
+    if not math.isfinite(value):
+        raise NetlistFormatError(path, number, f"{token[:20]!r} is not a finite number")
+    if spec.whole and value != int(value):
+        raise NetlistFormatError(path, number, f"{token[:20]!r} must be a whole number")
+    if value < spec.low or (value == spec.low and not spec.closed):
+        raise NetlistFormatError(path, number, f"{token[:20]!r} must be {'>=' if spec.closed else '>'} {spec.low:g}")
+    return value
 
 
 def read_plc(
@@ -119,6 +190,7 @@ def read_plc(
     netlist: Netlist,
     placement: Placement,
     hints: HeaderHints | None = None,
+    netlist_positions: bool = False,
 ) -> Design:
     """Apply a ``.plc`` file to a netlist.
 
@@ -127,13 +199,16 @@ def read_plc(
         netlist: The netlist it places.
         placement: Starting locations (usually those of the netlist file); not modified.
         hints: Floorplan facts from the netlist's comments, used where the header is silent.
+        netlist_positions: Macros and ports the body leaves out keep ``placement``'s positions
+            (without it, such a body is refused).
 
     Returns:
         A :class:`Design` with the floorplan of the header and the placement of the body.
 
     Raises:
-        NetlistFormatError: Bad syntax, or the file does not fit ``netlist`` (node counts
-            in the header differ, or a line names a node index the netlist lacks or a pin).
+        NetlistFormatError: Bad syntax or values, or the file does not fit ``netlist`` (node
+            counts in the header differ, a line names a node index the netlist lacks or a pin,
+            or the body leaves macros or ports out).
     """
     path = Path(path)
     plc = parse_plc(path)
@@ -152,6 +227,8 @@ def read_plc(
         placed.x[node], placed.y[node] = x, y
         placed.orientation[node] = max(orientation, 0)
         placed.fixed[node] = fixed
+    if not netlist_positions:
+        _check_complete(path, plc, netlist, by_file_index)
     try:
         floorplan = floorplan_from(plc, netlist, hints)
     except ValueError as error:
@@ -175,6 +252,23 @@ def node_type_counts(netlist: Netlist) -> dict[str, int]:
         "SOFT_MACRO_PINs": int(np.count_nonzero(macro_pins & ~hard_pins)),
         "STDCELLs": netlist.count(NodeKind.STD_CELL),
     }
+
+
+def _check_complete(path: Path, plc: PlcFile, netlist: Netlist, by_file_index: dict[int, int]) -> None:
+    """Refuse a body that leaves macros or ports out (a cut file, or one for another netlist)."""
+    must = netlist.node_kind != NodeKind.STD_CELL
+    listed = np.zeros(netlist.n_nodes, dtype=bool)
+    listed[[by_file_index[index] for _, index, *_ in plc.body]] = True
+    missing = np.flatnonzero(must & ~listed)
+    if missing.size:
+        names = ", ".join(netlist.node_names[i] for i in missing[:3]) + (", ..." if missing.size > 3 else "")
+        raise NetlistFormatError(
+            path,
+            None,
+            f"places {int(np.count_nonzero(must & listed))} of the {int(must.sum())} macros and ports of "
+            f"{netlist.name}; missing {missing.size} ({names}): a cut file, or one for another netlist "
+            "(to keep the netlist's positions for them, ask for netlist positions)",
+        )
 
 
 def _check_counts(path: Path, plc: PlcFile, netlist: Netlist) -> None:

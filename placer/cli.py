@@ -37,6 +37,63 @@ class CommandError(Exception):
     """A problem with the command's input, printed as one line."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``prog: error: ...``) and exit status 2."""
+
+    def error(self, message: str):  # noqa: D102 (argparse's)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def whole(low: int):
+    """An argparse type: a whole number ``>= low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def finite(low: float, closed: bool = True):
+    """An argparse type: a finite number ``>= low`` (``> low`` unless ``closed``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not closed):
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number {'>=' if closed else '>'} {low:g}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
+def to_json(value: object, **options) -> str:
+    """``value`` as JSON; a number that is not finite is refused, naming where it is (JSON has none)."""
+    where = _not_finite(value, "")
+    if where is not None:
+        raise CommandError(f"the result is not finite at {where or 'top level'} (overflow: are sizes or weights huge?)")
+    return json.dumps(value, allow_nan=False, **options)
+
+
+def _not_finite(value: object, path: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        return next((w for k, v in value.items() if (w := _not_finite(v, f"{path}.{k}".lstrip("."))) is not None), None)
+    if isinstance(value, list | tuple):
+        return next((w for i, v in enumerate(value) if (w := _not_finite(v, f"{path}[{i}]")) is not None), None)
+    return None
+
+
 def design_summary(design: Design) -> dict[str, object]:
     """Counts and floorplan of a design, as printed by ``placer info``."""
     nl, fp = design.netlist, design.floorplan
@@ -83,9 +140,9 @@ def _print_table(summary: dict[str, object]) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    summary = design_summary(netlists.load(args.design, plc=_plc_arg(args.plc)))
+    summary = design_summary(_load(args))
     if args.json:
-        print(json.dumps(summary))
+        print(to_json(summary))
     else:
         _print_table(summary)
     return 0
@@ -96,7 +153,7 @@ FD_SCHEDULES = {"fd": FDSchedule.circuit_training, "fd-electrostatic": FDSchedul
 
 
 def _eval(args: argparse.Namespace) -> int:
-    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    design = _load(args)
     floorplan = design.floorplan
     if args.smoothing is not None:
         floorplan = dataclasses.replace(floorplan, smoothing_range=args.smoothing)
@@ -111,7 +168,7 @@ def _eval(args: argparse.Namespace) -> int:
     result = {"design": design.netlist.name, "plc_file": design.plc_source or None, **report.as_dict()}
     result["recorded_costs"] = design.recorded_costs
     if args.json:
-        print(json.dumps(result))
+        print(to_json(result))
         return 0
     print(f"design      {result['design']}")
     print(f"placement   {result['plc_file'] or 'from the netlist file'}")
@@ -140,7 +197,7 @@ def _plc_beside(path: str) -> Path:
 def _cluster(args: argparse.Namespace) -> int:
     if not args.output.endswith((".pb.txt", ".pb.txt.gz")):
         raise CommandError(f"{args.output}: the output must be a .pb.txt or .pb.txt.gz file")
-    design = netlists.load(args.netlist, plc=_plc_arg(args.plc))
+    design = _load(args, args.netlist)
     if design.netlist.count(NodeKind.STD_CELL) == 0:
         raise CommandError(f"{design.source}: no std cells to cluster")
     settings = ClusterSettings(
@@ -163,7 +220,7 @@ def _cluster(args: argparse.Namespace) -> int:
 
 
 def _fd(args: argparse.Namespace) -> int:
-    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    design = _load(args)
     nl, fp = design.netlist, design.floorplan
     soft = movable_soft_macros(nl, design.placement)
     start = time.perf_counter()
@@ -191,7 +248,7 @@ def _fd(args: argparse.Namespace) -> int:
 
 
 def _place(args: argparse.Namespace) -> int:
-    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    design = _load(args)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
@@ -239,10 +296,11 @@ def _place(args: argparse.Namespace) -> int:
     picture = layout_image(design.netlist, design.floorplan, result.placement, size=1024)
     plot.save_image(picture, out / "layout.png")
     summary = {"design": design.netlist.name, **result.as_dict()}
+    text = to_json(summary, indent=1)  # checked before anything is written
     with atomic_write(out / "cost.json") as handle:
-        handle.write(json.dumps(summary, indent=1) + "\n")
+        handle.write(text + "\n")
     if args.json:
-        print(json.dumps(summary))
+        print(to_json(summary))
         return 0
     print(f"{result.method}: proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
           f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f}) in {result.runtime_s:.1f} s"
@@ -255,7 +313,7 @@ def _place(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from placer import plot  # matplotlib only for this command
 
-    design = netlists.load(args.design, plc=_plc_arg(args.plc))
+    design = _load(args)
     nl, fp = design.netlist, design.floorplan
     name = f"{nl.name} ({Path(design.plc_source).name if design.plc_source else 'netlist locations'})"
     if args.what == "layout":
@@ -288,9 +346,24 @@ def _plc_arg(value: str | None) -> str | None:
     return None if value.lower() == "none" else value
 
 
+def _load(args: argparse.Namespace, source: str | None = None) -> netlists.Design:
+    """The design the command names, with its ``--plc`` and ``--netlist-positions``."""
+    return netlists.load(source or args.design, plc=_plc_arg(args.plc), netlist_positions=args.netlist_positions)
+
+
+def _add_plc_options(command: argparse.ArgumentParser, help_text: str) -> None:
+    command.add_argument("--plc", help=help_text)
+    command.add_argument(
+        "--netlist-positions",
+        action="store_true",
+        help="macros and ports that the .plc leaves out keep the netlist file's positions "
+        "(default: such a .plc is refused)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``placer``."""
-    parser = argparse.ArgumentParser(prog="placer", description="Chip macro placement toolkit.")
+    parser = OneLineParser(prog="placer", description="Chip macro placement toolkit.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bundled = ", ".join(netlists.bundled_designs())
     info = commands.add_parser(
@@ -307,9 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for command in (info, evaluate):
         command.add_argument("design", metavar="DESIGN")
-        command.add_argument(
-            "--plc",
-            help="placement file, or the stem of one in the design's folder (e.g. initial); "
+        _add_plc_options(
+            command,
+            "placement file, or the stem of one in the design's folder (e.g. initial); "
             "'none' for none (default: the folder's legalized.plc, else initial.plc)",
         )
         command.add_argument("--json", action="store_true", help="print one JSON object")
@@ -320,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="W,D,C",
         help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)",
     )
-    evaluate.add_argument("--smoothing", type=int, help="congestion smoothing range (default: the .plc header's)")
+    evaluate.add_argument("--smoothing", type=whole(0), help="congestion smoothing range (default: the .plc header's)")
     evaluate.add_argument(
         "--congestion-grid",
         choices=("plc", "legacy", "separate"),
@@ -336,12 +409,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cluster.add_argument("netlist", metavar="FLAT_NETLIST")
     cluster.add_argument("-o", "--output", required=True, metavar="CLUSTERED.pb.txt.gz")
-    cluster.add_argument("--plc", help="placement / floorplan to apply to the flat netlist first")
-    cluster.add_argument("--clusters", type=int, default=0, help="clusters to make (default: cells / 110, 200-1000)")
-    cluster.add_argument("--balance", type=float, default=3.0, help="largest cluster area over the mean (default 3)")
-    cluster.add_argument("--bloat", type=float, default=2.0, help="soft macro area over its cells' area (default 2)")
+    _add_plc_options(cluster, "placement / floorplan to apply to the flat netlist first")
+    cluster.add_argument(
+        "--clusters", type=whole(0), default=0, help="clusters to make (default: cells / 110, 200-1000)"
+    )
+    cluster.add_argument(
+        "--balance", type=finite(1.0), default=3.0, help="largest cluster area over the mean (default 3)"
+    )
+    cluster.add_argument(
+        "--bloat", type=finite(0.0, closed=False), default=2.0, help="soft macro area over its cells' area (default 2)"
+    )
     cluster.add_argument("--no-coordinates", action="store_true", help="ignore cell locations in the netlist")
-    cluster.add_argument("--seed", type=int, default=0)
+    cluster.add_argument("--seed", type=whole(0), default=0)
     fd = commands.add_parser(
         "fd",
         help="place std-cell clusters (or the std cells of a flat netlist) around fixed macros",
@@ -351,10 +430,10 @@ def build_parser() -> argparse.ArgumentParser:
         "are always placed analytically. Hard macros and ports stay where the .plc puts them.",
     )
     fd.add_argument("design", metavar="DESIGN")
-    fd.add_argument("--plc", help="placement file with the hard macros (default: the design's own)")
+    _add_plc_options(fd, "placement file with the hard macros (default: the design's own)")
     fd.add_argument("-o", "--output", required=True, metavar="OUT.plc")
     fd.add_argument("--engine", choices=(*FD_SCHEDULES, "analytic"), default="fd")
-    fd.add_argument("--seed", type=int, help="jitter the starting points (fd) or seed the spread (analytic)")
+    fd.add_argument("--seed", type=whole(0), help="jitter the starting points (fd) or seed the spread (analytic)")
     placing = commands.add_parser(
         "place",
         help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
@@ -366,17 +445,17 @@ def build_parser() -> argparse.ArgumentParser:
         "OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
     )
     placing.add_argument("design", metavar="DESIGN")
-    placing.add_argument("--plc", help="placement file with the floorplan, fixed macros and ports (default: own)")
+    _add_plc_options(placing, "placement file with the floorplan, fixed macros and ports (default: own)")
     placing.add_argument("--method", choices=(*METHODS, "rl"), default="rl", help="default: rl, zero-shot")
     placing.add_argument("--checkpoint", help="policy for --method rl (default: the bundled pretrained one)")
-    placing.add_argument("--samples", type=int, default=8, help="rl: episodes to play, the best kept (default 8)")
-    placing.add_argument("--finetune-steps", type=int, default=0, help="rl: fine-tune on the design first")
-    placing.add_argument("--budget", type=float, metavar="SECONDS",
+    placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
+    placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")
+    placing.add_argument("--budget", type=finite(0.0, closed=False), metavar="SECONDS",
                          help="sa: wall-clock budget (default 60); rl: zero-shot, then learned annealing "
                          "for the rest")  # fmt: skip
-    placing.add_argument("--moves", type=int, help="annealing budget in moves (sa, rl; repeatable with --seed)")
+    placing.add_argument("--moves", type=whole(1), help="annealing budget in moves (sa, rl; repeatable with --seed)")
     placing.add_argument("--controller", help="rl: annealing controller (default: the bundled one; train.py anneal)")
-    placing.add_argument("--seed", type=int, default=0)
+    placing.add_argument("--seed", type=whole(0), default=0)
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")
     placing.add_argument("--weights", type=_weights_arg, default=CostWeights(), metavar="W,D,C",
@@ -391,11 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
         "type follows the suffix (.png or .svg).",
     )
     plotting.add_argument("design", metavar="DESIGN")
-    plotting.add_argument("--plc", help="placement file (default: the design's own)")
+    _add_plc_options(plotting, "placement file (default: the design's own)")
     plotting.add_argument("-o", "--output", required=True, metavar="FILE")
     plotting.add_argument("--what", choices=("layout", "density", "congestion"), default="layout")
     plotting.add_argument("--names", action="store_true", help="write macro names")
-    plotting.add_argument("--flylines", type=int, default=0, metavar="N", help="draw the N heaviest nets")
+    plotting.add_argument("--flylines", type=whole(0), default=0, metavar="N", help="draw the N heaviest nets")
     plotting.set_defaults(run=_plot)
     info.set_defaults(run=_info)
     placing.set_defaults(run=_place)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 import subprocess
 import sys
 
 import matplotlib.image
 import pytest
 
-from placer.cli import main
+from placer.cli import CommandError, main, to_json
 
 INFO_KEYS = (
     "hard_macros soft_macros std_cells ports pins nets weighted_nets canvas_width canvas_height grid_cols grid_rows"
@@ -215,3 +217,41 @@ def test_place_with_a_budget_runs_learned_annealing_from_the_policys_placement(t
     assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
     assert main([*args, "--finetune-steps", "32"]) == 2
     assert "--finetune-steps goes without --budget" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["place", "toy_macro_stdcell", "--budget", "nan", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--budget", "-1", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--budget", "inf", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--moves", "0", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--moves", "1.5", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--seed", "-1", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--samples", "0", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--finetune-steps", "-3", "-o", "out"],
+        ["place", "toy_macro_stdcell", "--weights", "1,nan,1", "-o", "out"],
+        ["fd", "toy_macro_stdcell", "--seed", "-1", "-o", "out.plc"],
+        ["cluster", "x.pb.txt", "--clusters", "-5", "-o", "c.pb.txt"],
+        ["cluster", "x.pb.txt", "--bloat", "nan", "-o", "c.pb.txt"],
+        ["cluster", "x.pb.txt", "--balance", "0.5", "-o", "c.pb.txt"],
+        ["eval", "toy_macro_stdcell", "--smoothing", "-2"],
+        ["plot", "toy_macro_stdcell", "--flylines", "-1", "-o", "p.png"],
+        ["nosuch"],
+        ["place", "toy_macro_stdcell"],
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_status_2(argv, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and err.startswith("placer") and "error: " in err and "\n" not in err
+    assert not any(tmp_path.iterdir()), "nothing written"
+
+
+def test_json_output_refuses_numbers_that_are_not_finite():
+    assert to_json({"a": [1.0, 2]}) == '{"a": [1.0, 2]}'
+    for bad, where in (({"a": [1.0, math.nan]}, "a[1]"), ({"b": {"c": math.inf}}, "b.c")):
+        with pytest.raises(CommandError, match=rf"not finite at {re.escape(where)}"):
+            to_json(bad)

@@ -90,7 +90,7 @@ def test_corrupt_plc(shared_data, tmp_path, edit):
 @pytest.fixture(scope="module")
 def tiny_bookshelf(toy, tmp_path_factory):
     folder = tmp_path_factory.mktemp("bookshelf")
-    return netlists.write_bookshelf(netlists.load(toy), folder, "toy").parent
+    return netlists.write_bookshelf(netlists.load(toy, netlist_positions=True), folder, "toy").parent
 
 
 @FUZZ

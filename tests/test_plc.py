@@ -38,7 +38,8 @@ def test_blockages_and_defaults(shared_data):
 
 
 def test_congestion_grid_line(tmp_path):
-    (tmp_path / "a.plc").write_text("# Columns : 3  Rows : 4\n# Congestion Columns : 41  Congestion Rows : 40\n")
+    text = "# Columns : 3  Rows : 4\n# Width : 30  Height : 40\n# Congestion Columns : 41  Congestion Rows : 40\n"
+    (tmp_path / "a.plc").write_text(text)
     assert parse_plc(tmp_path / "a.plc").values["congestion_grid"] == (41.0, 40.0)
 
 
@@ -94,5 +95,5 @@ def test_bad_canvas_in_header(shared_data, tmp_path):
     folder = shared_data / "ct_unit" / "sample_clustered"
     bad = tmp_path / "bad.plc"
     bad.write_text((folder / "initial.plc").read_text().replace("Width : 500.000", "Width : 0"))
-    with pytest.raises(NetlistFormatError, match="positive size"):
+    with pytest.raises(NetlistFormatError, match="must be > 0"):
         netlists.load(folder, plc=bad)
