@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import io
 import os
+import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -64,6 +65,34 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[str]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``path`` to write a set of files into; it becomes ``path`` as a whole.
+
+    When the block succeeds, the new set takes the place of ``path`` by renames, so ``path``
+    never holds old and new files mixed; files of an old ``path`` that the new set does not
+    have are kept. On any exception (Ctrl-C included) the temporary folder is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{path.name}.new-", dir=path.parent))
+    try:
+        yield fresh
+        os.chmod(fresh, 0o777 & ~_umask())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(fresh, path)
+            for entry in (old / path.name).iterdir():  # the user's other files stay
+                if not (path / entry.name).exists():
+                    os.replace(entry, path / entry.name)
+            shutil.rmtree(old)
+        else:
+            os.replace(fresh, path)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
 
 
 def _umask() -> int:

@@ -15,7 +15,9 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +26,7 @@ import netlists
 from netlists import Design, NetlistFormatError, NodeKind
 from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
-from netlists.textio import atomic_write
+from netlists.textio import atomic_folder
 from placer.analytic import AnalyticSettings, place_analytic
 from placer.baselines import METHODS, PackingError, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
@@ -247,7 +249,23 @@ def _fd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output_folder(path: str) -> Path:
+    """``-o`` must be a folder (or not exist yet) in a writable place: checked before any work."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CommandError(f"{out}: exists and is not a folder")
+    parent = out.parent if str(out.parent) else Path(".")
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(out if out.exists() else parent, os.W_OK):
+        raise CommandError(f"{out}: cannot write there")
+    if len(out.name.encode()) > 200:
+        raise CommandError(f"{out}: the folder name is too long")
+    return out
+
+
 def _place(args: argparse.Namespace) -> int:
+    out = _check_output_folder(args.output)
     design = _load(args)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
@@ -287,18 +305,17 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     except FileNotFoundError as error:
         raise CommandError(str(error)) from None
-    out = Path(args.output)
     report = result.report
-    costs = report.header_costs()
-    netlists.write_plc(dataclasses.replace(design, placement=result.placement), out / "placement.plc", costs=costs)
+    summary = {"design": design.netlist.name, **result.as_dict()}
+    text = to_json(summary, indent=1)  # checked before anything is written
     from placer import plot  # matplotlib only when a picture is written
 
     picture = layout_image(design.netlist, design.floorplan, result.placement, size=1024)
-    plot.save_image(picture, out / "layout.png")
-    summary = {"design": design.netlist.name, **result.as_dict()}
-    text = to_json(summary, indent=1)  # checked before anything is written
-    with atomic_write(out / "cost.json") as handle:
-        handle.write(text + "\n")
+    with atomic_folder(out) as folder:  # the three files are replaced as a set
+        placed = dataclasses.replace(design, placement=result.placement)
+        netlists.write_plc(placed, folder / "placement.plc", costs=report.header_costs())
+        plot.save_image(picture, folder / "layout.png")
+        (folder / "cost.json").write_text(text + "\n")
     if args.json:
         print(to_json(summary))
         return 0
@@ -487,14 +504,26 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``placer``; returns the exit status. Bad input prints one line and returns 2."""
     args = build_parser().parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()  # only there can signals be caught
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main else None  # a kill cleans up as Ctrl-C
     try:
         return args.run(args)
     except (NetlistFormatError, CommandError) as error:
         print(f"placer: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("placer: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `placer info X | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":  # pragma: no cover

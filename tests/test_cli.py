@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import signal
 import subprocess
 import sys
 
@@ -255,3 +256,36 @@ def test_json_output_refuses_numbers_that_are_not_finite():
     for bad, where in (({"a": [1.0, math.nan]}, "a[1]"), ({"b": {"c": math.inf}}, "b.c")):
         with pytest.raises(CommandError, match=rf"not finite at {re.escape(where)}"):
             to_json(bad)
+
+
+def test_place_checks_its_output_before_working_and_replaces_the_set_whole(tmp_path, capsys):
+    taken = tmp_path / "file"
+    taken.write_text("mine")
+    assert main(["place", "toy_macro_stdcell", "--method", "greedy", "-o", str(taken)]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err and taken.read_text() == "mine"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep")
+    (out / "cost.json").write_text("old")
+    assert main(["place", "toy_macro_stdcell", "--method", "greedy", "-o", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["cost.json", "layout.png", "notes.txt", "placement.plc"]
+    assert (out / "notes.txt").read_text() == "keep" and json.loads((out / "cost.json").read_text())["method"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "out"], "no temporary folder left"
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_a_killed_place_leaves_the_old_set_and_no_temporary_file(tmp_path, how):
+    out = tmp_path / "out"
+    assert main(["place", "toy_macro_stdcell", "--method", "greedy", "-o", str(out)]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    process = subprocess.Popen([sys.executable, "-m", "placer.cli", "place", "toy_macro_stdcell", "--method", "sa",
+                                "--moves", "50000000", "-o", str(out)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    for _ in range(600):  # wait until annealing runs (it prints its progress)
+        line = process.stderr.readline()
+        if "annealing" in line or not line:
+            break
+    process.send_signal(how)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
