@@ -113,6 +113,7 @@ def test_resume_continues_from_the_newest_checkpoint_with_its_state(tiny_run, tm
     saved = run / "checkpoints" / "step_64.zip"
     (copy / "checkpoints" / saved.name).write_bytes(saved.read_bytes())
     before = MaskablePPO.load(saved, device="cpu")
+    assert before.num_timesteps == 64 and before._n_updates == 64 // TINY.n_steps * TINY.n_epochs, "saved after updates"
     resumed = MaskablePPO.load(train(["toy_macro_stdcell"], 64, copy, TINY, resume=True, progress_bar=False))
     assert resumed.num_timesteps == 64, "nothing left to do: the state is the checkpoint's"
     for a, b in zip(before.policy.state_dict().values(), resumed.policy.state_dict().values(), strict=True):

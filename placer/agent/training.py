@@ -154,7 +154,12 @@ def save_atomically(model: MaskablePPO, path: Path) -> None:
 
 
 class Checkpoints(BaseCallback):
-    """Saves ``checkpoints/step_<N>.zip`` every ``every`` steps."""
+    """Saves ``checkpoints/step_<N>.zip`` once ``every`` steps have passed, each right after an update.
+
+    A checkpoint is taken as a rollout starts, so it holds every update of the steps it
+    counts (one taken during a rollout would count that rollout's steps without its update,
+    and a run resumed from it would skip the update).
+    """
 
     def __init__(self, run: Path, every: int) -> None:
         super().__init__()
@@ -164,10 +169,15 @@ class Checkpoints(BaseCallback):
     def _on_training_start(self) -> None:
         self.last = self.model.num_timesteps
 
-    def _on_step(self) -> bool:
+    def _on_rollout_start(self) -> None:
         if self.model.num_timesteps - self.last >= self.every:
             self.last = self.model.num_timesteps
             save_atomically(self.model, self.run / "checkpoints" / f"step_{self.model.num_timesteps}.zip")
+
+    def _on_training_end(self) -> None:  # after the last update
+        self._on_rollout_start()
+
+    def _on_step(self) -> bool:
         return True
 
 
