@@ -269,6 +269,8 @@ def _place(args: argparse.Namespace) -> int:
     design = _load(args)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
+    if args.netlist_positions and args.finetune_steps:  # the training workers reload the design from its files
+        raise CommandError("--netlist-positions does not go with --finetune-steps (give a complete .plc)")
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     shown = [-1]

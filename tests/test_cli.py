@@ -289,3 +289,9 @@ def test_a_killed_place_leaves_the_old_set_and_no_temporary_file(tmp_path, how):
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_netlist_positions_do_not_reach_fine_tuning_workers(tmp_path, capsys):
+    argv = ["place", "toy_macro_stdcell", "--netlist-positions", "--finetune-steps", "8", "-o", str(tmp_path / "o")]
+    assert main(argv) == 2 and "--netlist-positions does not go with --finetune-steps" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
