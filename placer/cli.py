@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import netlists
+import placer
 from netlists import Design, NetlistFormatError, NodeKind
 from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
@@ -222,6 +223,8 @@ def _cluster(args: argparse.Namespace) -> int:
 
 
 def _fd(args: argparse.Namespace) -> int:
+    if not args.output.endswith(".plc"):
+        raise CommandError(f"{args.output}: placer fd writes a .plc; name the output *.plc")
     design = _load(args)
     nl, fp = design.netlist, design.floorplan
     soft = movable_soft_macros(nl, design.placement)
@@ -269,6 +272,11 @@ def _place(args: argparse.Namespace) -> int:
     design = _load(args)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
+    if args.method != "rl":
+        given = [flag for flag, value in (("--checkpoint", args.checkpoint), ("--finetune-steps", args.finetune_steps),
+                                          ("--controller", args.controller)) if value]  # fmt: skip
+        if given:
+            raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
     if args.netlist_positions and args.finetune_steps:  # the training workers reload the design from its files
         raise CommandError("--netlist-positions does not go with --finetune-steps (give a complete .plc)")
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
@@ -383,6 +391,7 @@ def _add_plc_options(command: argparse.ArgumentParser, help_text: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``placer``."""
     parser = OneLineParser(prog="placer", description="Chip macro placement toolkit.")
+    parser.add_argument("--version", action="version", version=f"placer {placer.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     bundled = ", ".join(netlists.bundled_designs())
     info = commands.add_parser(

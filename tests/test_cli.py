@@ -295,3 +295,38 @@ def test_netlist_positions_do_not_reach_fine_tuning_workers(tmp_path, capsys):
     argv = ["place", "toy_macro_stdcell", "--netlist-positions", "--finetune-steps", "8", "-o", str(tmp_path / "o")]
     assert main(argv) == 2 and "--netlist-positions does not go with --finetune-steps" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    import importlib.metadata
+
+    import placer
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert (
+        capsys.readouterr().out.strip()
+        == f"placer {importlib.metadata.version('rlplace')}"
+        == f"placer {placer.__version__}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--method", "greedy", "--checkpoint", "x.zip"], "--checkpoint goes with --method rl"),
+        (["--method", "sa", "--finetune-steps", "100"], "--finetune-steps goes with --method rl"),
+        (["--method", "sa", "--controller", "c.zip"], "--controller goes with --method rl"),
+        (["--method", "rl", "--controller", "c.zip"], "--controller goes with --method rl and --budget"),
+    ],
+)
+def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp_path, capsys):
+    assert main(["place", "toy_macro_stdcell", *extra, "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def test_fd_names_its_output_plc_or_refuses(tmp_path, capsys):
+    assert main(["fd", "toy_macro_stdcell", "-o", str(tmp_path / "x.png")]) == 2
+    assert "writes a .plc" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
