@@ -23,6 +23,7 @@ Vector features (:data:`VECTOR_FEATURES`) are ``float32`` and lie in ``[-10, 10]
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from gymnasium import spaces
@@ -62,13 +63,17 @@ def to_byte(values: np.ndarray, cap: float) -> np.ndarray:
     return (np.clip(values, 0.0, cap) * (255.0 / cap) + 0.5).astype(np.uint8)
 
 
-def grid_congestion(model: CostModel, h: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """The larger of the H and V congestion at each placement-grid cell centre (the two grids may differ)."""
+def grid_congestion(model: CostModel) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """A function of the H and V congestion maps: their larger at each placement-grid cell centre.
+
+    The two grids may differ; which congestion cell lies under each placement cell is worked
+    out once, here, not per call (observations are built every step).
+    """
     fp = model.floorplan
     cong_rows, cong_cols = model.congestion_shape
-    rows = np.minimum(((np.arange(fp.rows) + 0.5) * cong_rows / fp.rows).astype(int), cong_rows - 1)
-    cols = np.minimum(((np.arange(fp.cols) + 0.5) * cong_cols / fp.cols).astype(int), cong_cols - 1)
-    return np.maximum(h, v)[rows[:, None], cols[None, :]]
+    rows = np.minimum(((np.arange(fp.rows) + 0.5) * cong_rows / fp.rows).astype(int), cong_rows - 1)[:, None]
+    cols = np.minimum(((np.arange(fp.cols) + 0.5) * cong_cols / fp.cols).astype(int), cong_cols - 1)[None, :]
+    return lambda h, v: np.maximum(h, v)[rows, cols]
 
 
 class ObservationBuilder:
@@ -107,6 +112,7 @@ class ObservationBuilder:
             "nets_log": math.log10(1 + nl.n_nets) / 5,
         }
         self._index = {name: i for i, name in enumerate(VECTOR_FEATURES)}
+        self._congestion = grid_congestion(placer.model)
 
     def build(self, placer: SequentialPlacer, increments: np.ndarray | None) -> dict[str, np.ndarray]:
         """The observation now; ``increments`` is the current macro's wirelength-increase map (µm)."""
@@ -115,7 +121,7 @@ class ObservationBuilder:
         maps[(1, *window)] = to_byte(placer.cover, 1.0)
         maps[(3, *window)] = to_byte(cost.density_map(), 1.0)
         h, v = cost.congestion_maps()
-        congestion = grid_congestion(placer.model, h, v)
+        congestion = self._congestion(h, v)
         maps[(4, *window)] = to_byte(congestion, CONGESTION_CAP)
         vector = np.zeros(len(VECTOR_FEATURES), dtype=np.float64)
         for name, value in self._static.items():

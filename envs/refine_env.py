@@ -140,6 +140,7 @@ class RefinePlacementEnv(gym.Env):
         )
         self.action_space = gym.spaces.Discrete(max(self.layout.n, self.max_nodes))
         self._xs, self._ys = cell_centres(fp)
+        self._congestion = grid_congestion(self.model)
         # Cells where each soft macro's centre keeps it on the canvas (they may overlap anything).
         self._soft_legal = [legal_cells(fp, nl.node_width[n], nl.node_height[n], np.empty((0, 4))) for n in state.soft]
         self._state = state
@@ -269,7 +270,7 @@ class RefinePlacementEnv(gym.Env):
         density = cost.density_map()
         maps[(2, *window)] = to_byte(density, 1.0)
         h, v = cost.congestion_maps()
-        congestion = grid_congestion(self.model, h, v)
+        congestion = self._congestion(h, v)
         maps[(3, *window)] = to_byte(congestion, CONGESTION_CAP)
         placement = cost.placement()
         x, y = placement.x[self.slots], placement.y[self.slots]

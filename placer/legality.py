@@ -172,6 +172,7 @@ class MacroBoxes:
         self.touch = TOUCH * max(floorplan.width, floorplan.height)
         self._staged = np.zeros((8, 4))
         self._skip = np.full(8, -1, dtype=np.int64)
+        self._cover: np.ndarray | None = None  # kept up to date while slots are only put down
 
     @classmethod
     def of(cls, netlist: Netlist, floorplan: Floorplan, placement: Placement, slots, spacing: float = 0.0):
@@ -191,8 +192,14 @@ class MacroBoxes:
 
     def put(self, i: int, x: float, y: float) -> None:
         """Slot ``i``'s macro now has its centre at ``(x, y)``."""
+        moved = self.placed[i]
         self.boxes[i] = (x - self.half_w[i], y - self.half_h[i], x + self.half_w[i], y + self.half_h[i])
         self.placed[i] = True
+        if moved:
+            self._cover = None  # recomputed when next asked for
+        elif self._cover is not None:  # a macro put down adds its share (in slot order, as a recount would)
+            fp = self.floorplan
+            add_cover(self.boxes[i : i + 1], fp.cell_width, fp.cell_height, fp.cols, fp.rows, self._cover)
 
     def obstacles(self, but: int | None = None) -> np.ndarray:
         """The boxes on the canvas (the placed slots, then the fixed ones), without slot ``but``."""
@@ -216,9 +223,13 @@ class MacroBoxes:
         return _fits(staged, len(slots), self.boxes, skip, self.spacing, self.touch, fp.width, fp.height)
 
     def cover(self) -> np.ndarray:
-        """Fraction of each grid cell (``rows x cols``) under the boxes (fixed ones first, then the slots)."""
-        fp = self.floorplan
-        cover = np.zeros((fp.rows, fp.cols))
-        add_cover(self.boxes[self.n :], fp.cell_width, fp.cell_height, fp.cols, fp.rows, cover)
-        add_cover(self.boxes[: self.n][self.placed], fp.cell_width, fp.cell_height, fp.cols, fp.rows, cover)
-        return cover
+        """Fraction of each grid cell (``rows x cols``) under the boxes (fixed ones first, then the slots).
+
+        Shared and kept up to date as macros are put down (do not modify it).
+        """
+        if self._cover is None:
+            fp = self.floorplan
+            self._cover = np.zeros((fp.rows, fp.cols))
+            add_cover(self.boxes[self.n :], fp.cell_width, fp.cell_height, fp.cols, fp.rows, self._cover)
+            add_cover(self.boxes[: self.n][self.placed], fp.cell_width, fp.cell_height, fp.cols, fp.rows, self._cover)
+        return self._cover
