@@ -42,6 +42,7 @@ from netlists.loader import DEFAULT
 from netlists.plc import write_plc
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import SCHEDULES, FDSchedule, place_soft_macros
+from placer.gridding import GridSettings, gridded
 from placer.raster import layout_image
 from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order, starting_placement
 
@@ -55,7 +56,10 @@ def load_design(
     floorplan: Floorplan | None = None,
     max_grid: int = 128,
 ) -> Design:
-    """A design argument of an environment as a :class:`Design`: itself, generated, or loaded."""
+    """A design argument of an environment as a :class:`Design`: itself, generated, or loaded.
+
+    A loaded design whose files state no grid gets the one :func:`placer.gridding.gridded` chooses.
+    """
     if isinstance(netlist, Design):
         return netlist
     if synthetic.is_name(netlist):
@@ -64,7 +68,7 @@ def load_design(
         n = netlist.n_nodes
         empty = Placement.unplaced(n)
         return Design(netlist, floorplan or Floorplan.default_for(netlist), empty)
-    return netlists.load(netlist, plc=plc)
+    return gridded(netlists.load(netlist, plc=plc), GridSettings(max_side=max_grid))[0]
 
 
 def _fd_schedule(schedule: FDSchedule | str | None) -> FDSchedule | None:

@@ -10,7 +10,7 @@ Load anything with :func:`load`::
 
 from netlists.bookshelf import read_bookshelf, write_bookshelf, write_pl
 from netlists.errors import NetlistFormatError
-from netlists.loader import DEFAULT, bundled_designs, load
+from netlists.loader import DEFAULT, bundled_designs, load, plc_beside
 from netlists.model import (
     Blockage,
     CoreRow,
@@ -38,6 +38,7 @@ __all__ = [
     "Placement",
     "bundled_designs",
     "load",
+    "plc_beside",
     "netlist_differences",
     "parse_plc",
     "read_bookshelf",

@@ -13,7 +13,8 @@ from netlists.plc import floorplan_from, read_plc
 from netlists.protobuf import HeaderHints, read_pb
 
 DEFAULT = "default"
-"""``plc=DEFAULT``: a design folder's own placement (``legalized.plc``, else ``initial.plc``)."""
+"""``plc=DEFAULT``: a design folder's own placement (``legalized.plc``, else ``initial.plc``), or
+for a single netlist file the ``.plc`` of the same stem beside it (see :func:`plc_beside`)."""
 
 _PB_SUFFIXES = (".pb.txt", ".pb.txt.gz", ".pbtxt", ".pbtxt.gz")
 _DEFAULT_PLC_NAMES = ("legalized.plc", "initial.plc")
@@ -40,14 +41,15 @@ def load(source: str | Path, plc: str | Path | None = DEFAULT, netlist_positions
         plc: Placement file to apply: a path; the stem of a ``.plc`` in the design's
             folder (``"initial"``); ``None`` for none; or ``DEFAULT``, which for a folder or
             bundled name takes its ``legalized.plc``, else its ``initial.plc``, and for a
-            single file takes none.
+            single file the ``.plc`` beside it with the same stem (:func:`plc_beside`), if any.
         netlist_positions: Macros and ports the ``.plc`` body leaves out keep the netlist
             file's positions (without it such a ``.plc`` is refused). A bundled design's own
             ``.plc`` is read this way, as Circuit Training's unit designs come header-only.
 
     Returns:
         The :class:`Design`. With no ``.plc``, the floorplan comes from the netlist's own
-        header (``FP bbox``, Bookshelf rows) or Circuit Training's default canvas.
+        header (``FP bbox``, Bookshelf rows) or Circuit Training's default canvas, and
+        ``grid_stated`` tells whether the header gave a grid.
 
     Raises:
         NetlistFormatError: The source does not exist, is not a known format, or a file
@@ -57,14 +59,16 @@ def load(source: str | Path, plc: str | Path | None = DEFAULT, netlist_positions
     if netlist_file.name.endswith(".aux"):
         design = read_bookshelf(netlist_file)
         hints = HeaderHints(width=design.floorplan.width, height=design.floorplan.height)
+        design.grid_stated = False
     else:
         netlist, placement, hints = read_pb(netlist_file)
         try:
             floorplan = floorplan_from(None, netlist, hints)
         except ValueError as error:
             raise NetlistFormatError(netlist_file, None, str(error)) from None
-        design = Design(netlist, floorplan, placement, {}, str(netlist_file))
-    plc_file = _resolve_plc(plc, folder)
+        design = Design(netlist, floorplan, placement, {}, str(netlist_file),
+                        grid_stated=hints.cols is not None and hints.rows is not None)  # fmt: skip
+    plc_file = _resolve_plc(plc, folder, netlist_file)
     if plc_file is None:
         return design
     own = plc == DEFAULT and folder is not None and folder.parent == bundled_root()
@@ -98,12 +102,24 @@ def _netlist_in(folder: Path) -> Path:
     raise NetlistFormatError(folder, None, f"folder holds {what}")
 
 
-def _resolve_plc(plc: str | Path | None, folder: Path | None) -> Path | None:
+def plc_beside(netlist_file: str | Path) -> Path:
+    """The ``.plc`` named like a netlist file: ``X.pb.txt.gz``, ``X.pbtxt`` or ``X.aux`` -> ``X.plc``."""
+    path = Path(netlist_file)
+    name = path.name
+    for suffix in sorted((*_PB_SUFFIXES, ".aux"), key=len, reverse=True):
+        if name.endswith(suffix):
+            name = name.removesuffix(suffix)
+            break
+    return path.with_name(name + ".plc")
+
+
+def _resolve_plc(plc: str | Path | None, folder: Path | None, netlist_file: Path) -> Path | None:
     if plc is None:
         return None
     if plc == DEFAULT:
         if folder is None:
-            return None
+            beside = plc_beside(netlist_file)
+            return beside if beside.is_file() else None
         return next((folder / name for name in _DEFAULT_PLC_NAMES if (folder / name).is_file()), None)
     path = Path(plc)
     if not path.exists() and folder is not None and (folder / f"{plc}.plc").is_file():

@@ -427,8 +427,13 @@ class Floorplan:
 
     @classmethod
     def default_for(cls, netlist: Netlist) -> Floorplan:
-        """Circuit Training's fallback: a square canvas at 60 % macro utilisation, 10 x 10 grid."""
-        area = netlist.macro_area
+        """Circuit Training's fallback: a square canvas at 60 % utilisation, 10 x 10 grid.
+
+        The utilised area is the macros' (Circuit Training's rule, for clustered netlists) and,
+        in a flat netlist, the std cells' too.
+        """
+        cells = netlist.nodes_of(NodeKind.STD_CELL)
+        area = netlist.macro_area + float(netlist.node_area[cells].sum())
         if area <= 0:
             raise ValueError(f"{netlist.name}: no macro area to size a default canvas; give a floorplan")
         side = float(np.sqrt(area / DEFAULT_UTILIZATION))
@@ -447,6 +452,9 @@ class Design:
             ``wirelength_cost``, ``congestion_cost``, ``density_cost``), empty when none.
         source: The netlist file the design came from.
         plc_source: The ``.plc`` file applied to it, ``""`` when none.
+        grid_stated: Whether a file gave the placement grid (a ``.plc`` header or the
+            netlist's own); when not, the grid is Circuit Training's 10 x 10 default and
+            placers choose one (:func:`placer.gridding.gridded`).
     """
 
     netlist: Netlist
@@ -455,3 +463,4 @@ class Design:
     recorded_costs: dict[str, float] = field(default_factory=dict)
     source: str = ""
     plc_source: str = ""
+    grid_stated: bool = True

@@ -33,6 +33,7 @@ from placer.baselines import METHODS, PackingError, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
+from placer.gridding import GridChoice, gridded
 from placer.raster import layout_image
 
 
@@ -143,7 +144,11 @@ def _print_table(summary: dict[str, object]) -> None:
 
 
 def _info(args: argparse.Namespace) -> int:
-    summary = design_summary(_load(args))
+    design, choice = _load_gridded(args)
+    summary = design_summary(design)
+    summary["grid_from"] = _grid_source(design, choice, args.grid is not None)
+    if choice is not None and args.json:
+        summary["grid_choice"] = choice.to_dict()
     if args.json:
         print(to_json(summary))
     else:
@@ -151,12 +156,23 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grid_source(design: netlists.Design, choice: GridChoice | None, option: bool) -> str:
+    """Where a design's grid came from, in words."""
+    if option:
+        return "--grid"
+    if choice is not None:
+        return (f"chosen: {choice.feasible} of {choice.candidates} grids pack the macros; waste "
+                f"{100 * choice.waste_x:.1f} % across, {100 * choice.waste_y:.1f} % up, {100 * choice.empty:.0f} % "
+                f"of cells free")  # fmt: skip
+    return design.plc_source or f"{design.source} header"
+
+
 COST_TERMS = ("wirelength_cost", "density_cost", "congestion_cost")
 FD_SCHEDULES = {"fd": FDSchedule.circuit_training, "fd-electrostatic": FDSchedule.electrostatic}
 
 
 def _eval(args: argparse.Namespace) -> int:
-    design = _load(args)
+    design = _load(args, choose=False)
     floorplan = design.floorplan
     if args.smoothing is not None:
         floorplan = dataclasses.replace(floorplan, smoothing_range=args.smoothing)
@@ -189,14 +205,6 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plc_beside(path: str) -> Path:
-    """``X.pb.txt.gz`` -> ``X.plc``."""
-    name = Path(path).name
-    for suffix in (".gz", ".txt", ".pb"):
-        name = name.removesuffix(suffix)
-    return Path(path).with_name(name + ".plc")
-
-
 def _cluster(args: argparse.Namespace) -> int:
     if not args.output.endswith((".pb.txt", ".pb.txt.gz")):
         raise CommandError(f"{args.output}: the output must be a .pb.txt or .pb.txt.gz file")
@@ -212,7 +220,7 @@ def _cluster(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     clustered = Design(clustering.netlist, design.floorplan, clustering.placement, {}, args.output)
     netlists.write_pb(clustered.netlist, clustered.placement, args.output)
-    plc = _plc_beside(args.output)
+    plc = netlists.plc_beside(args.output)
     netlists.write_plc(clustered, plc, costs={})
     nl = clustered.netlist
     print(f"{nl.count(NodeKind.SOFT_MACRO)} clusters from {design.netlist.count(NodeKind.STD_CELL)} std cells "
@@ -373,13 +381,61 @@ def _plc_arg(value: str | None) -> str | None:
     return None if value.lower() == "none" else value
 
 
-def _load(args: argparse.Namespace, source: str | None = None) -> netlists.Design:
-    """The design the command names, with its ``--plc`` and ``--netlist-positions``."""
-    return netlists.load(source or args.design, plc=_plc_arg(args.plc), netlist_positions=args.netlist_positions)
+def _load(args: argparse.Namespace, source: str | None = None, choose: bool = True) -> netlists.Design:
+    """The design the command names, with its ``--plc``, ``--netlist-positions`` and ``--grid``.
+
+    When no file states the grid, it is chosen for the design (``choose``) or left at Circuit
+    Training's default, as its evaluator scores such a design; a note on stderr says which.
+    """
+    return _load_gridded(args, source, choose)[0]
+
+
+def _load_gridded(
+    args: argparse.Namespace, source: str | None = None, choose: bool = True
+) -> tuple[netlists.Design, GridChoice | None]:
+    """:func:`_load`'s design and the grid choice made for it (``None`` when none was made)."""
+    design = netlists.load(source or args.design, plc=_plc_arg(args.plc), netlist_positions=args.netlist_positions)
+    if args.grid is None and not design.grid_stated and not choose:
+        fp = design.floorplan
+        print(f"placer: {design.source} has no .plc giving a grid; scored on the default {fp.cols} x {fp.rows} "
+              "(--grid to set one)", file=sys.stderr)  # fmt: skip
+        return design, None
+    if args.grid is not None:
+        cols, rows = args.grid
+        try:
+            floorplan = dataclasses.replace(design.floorplan, cols=cols, rows=rows)
+        except ValueError as error:
+            raise CommandError(f"--grid: {error}") from None
+        return dataclasses.replace(design, floorplan=floorplan, grid_stated=True), None
+    try:
+        design, choice = gridded(design)
+    except ValueError as error:
+        raise CommandError(f"{design.source}: {error} (--grid COLSxROWS)") from None
+    if choice is not None:
+        print(
+            f"placer: {design.source} has no .plc giving a grid (looked for {netlists.plc_beside(design.source)}); "
+            f"chose {choice.cols} x {choice.rows} in {choice.seconds:.1f} s (--grid to set one)",
+            file=sys.stderr,
+        )
+    return design, choice
+
+
+def grid_size(text: str) -> tuple[int, int]:
+    """An argparse type: ``COLSxROWS``, two whole numbers >= 1."""
+    cols, sep, rows = text.lower().partition("x")
+    if not sep or not cols.strip().isdigit() or not rows.strip().isdigit() or min(int(cols), int(rows)) < 1:
+        raise argparse.ArgumentTypeError(f"expected COLSxROWS with whole numbers >= 1 (e.g. 24x21), got {text!r}")
+    return int(cols), int(rows)
 
 
 def _add_plc_options(command: argparse.ArgumentParser, help_text: str) -> None:
     command.add_argument("--plc", help=help_text)
+    command.add_argument(
+        "--grid",
+        type=grid_size,
+        metavar="COLSxROWS",
+        help="placement grid (default: the .plc's; with no .plc, chosen for the design's macros)",
+    )
     command.add_argument(
         "--netlist-positions",
         action="store_true",

@@ -122,7 +122,7 @@ def cell_of(floorplan: Floorplan, x: float, y: float) -> tuple[int, int]:
 
 
 @njit(cache=True)
-def _fits(new_boxes, count, boxes, skip, spacing, touch, width, height):
+def boxes_fit(new_boxes, count, boxes, skip, spacing, touch, width, height):
     """Whether ``new_boxes[:count]`` lie in the canvas, clear of ``boxes`` (but rows ``skip``) and of each other."""
     for a in range(count):
         x0, y0, x1, y1 = new_boxes[a, 0], new_boxes[a, 1], new_boxes[a, 2], new_boxes[a, 3]
@@ -220,7 +220,7 @@ class MacroBoxes:
             staged[k] = (xs[k] - self.half_w[i], ys[k] - self.half_h[i], xs[k] + self.half_w[i], ys[k] + self.half_h[i])
             skip[k] = i
         fp = self.floorplan
-        return _fits(staged, len(slots), self.boxes, skip, self.spacing, self.touch, fp.width, fp.height)
+        return boxes_fit(staged, len(slots), self.boxes, skip, self.spacing, self.touch, fp.width, fp.height)
 
     def cover(self) -> np.ndarray:
         """Fraction of each grid cell (``rows x cols``) under the boxes (fixed ones first, then the slots).

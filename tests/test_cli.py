@@ -29,9 +29,12 @@ def test_info_json(capsys):
 
 
 def test_info_table_and_plc_none(capsys):
+    assert main(["info", "macro_tiles_10x10", "--plc", "none", "--grid", "10x10"]) == 0
+    out = capsys.readouterr().out
+    assert "hard_macros" in out and "grid_cols           10" in out and "grid_from           --grid" in out
     assert main(["info", "macro_tiles_10x10", "--plc", "none"]) == 0
     out = capsys.readouterr().out
-    assert "hard_macros" in out and "grid_cols           10" in out
+    assert "grid_from           chosen:" in out and "grid_choice" not in out, "the table says it in one line"
 
 
 def test_bad_input_prints_one_line_and_fails(tmp_path):
@@ -171,10 +174,13 @@ def test_place_writes_plc_picture_and_costs_that_eval_agrees_with(tmp_path, caps
 
 
 def test_place_reports_a_canvas_too_full_in_one_line(tmp_path, capsys):
-    assert main(["place", "ariane_one_hard", "--method", "greedy", "-o", str(tmp_path / "x")]) == 2
+    # On Circuit Training's default 10 x 10 grid the macro's centre cannot sit where it would fit.
+    assert main(["place", "ariane_one_hard", "--method", "greedy", "--grid", "10x10", "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("placer: error:") and "too full" in err and "\n" not in err
     assert not (tmp_path / "x").exists(), "nothing is written when placing fails"
+    chosen = ["place", "ariane_one_hard", "--method", "greedy", "-o", str(tmp_path / "y")]
+    assert main(chosen) == 0, "on a grid chosen for it the macro fits"
 
 
 @pytest.mark.parametrize("what", ["layout", "density", "congestion"])
@@ -330,3 +336,38 @@ def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp
 def test_fd_names_its_output_plc_or_refuses(tmp_path, capsys):
     assert main(["fd", "toy_macro_stdcell", "-o", str(tmp_path / "x.png")]) == 2
     assert "writes a .plc" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+
+
+def test_a_netlist_with_no_plc_gets_a_chosen_grid_and_says_so(tmp_path, capsys):
+    flat = write_flat(tmp_path)
+    assert main(["info", str(flat), "--json"]) == 0
+    captured = capsys.readouterr()
+    info = json.loads(captured.out)
+    assert info["plc_file"] is None and info["grid_from"].startswith("chosen")
+    assert (info["grid_cols"], info["grid_rows"]) == (info["grid_choice"]["cols"], info["grid_choice"]["rows"])
+    assert "has no .plc giving a grid (looked for" in captured.err and "flat.plc" in captured.err
+    assert main(["info", str(flat), "--json", "--grid", "12x9"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["grid_cols"], info["grid_rows"], info["grid_from"]) == (12, 9, "--grid")
+    for bad in ("0x5", "12", "axb"):
+        with pytest.raises(SystemExit) as stopped:
+            main(["info", str(flat), "--grid", bad])
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "expected COLSxROWS" in err
+
+
+def test_cluster_writes_the_chosen_grid_and_later_commands_find_its_plc(tmp_path, capsys):
+    flat = write_flat(tmp_path)
+    assert main(["info", str(flat), "--json"]) == 0
+    chosen = json.loads(capsys.readouterr().out)["grid_choice"]
+    out = tmp_path / "clustered.pb.txt.gz"
+    assert main(["cluster", str(flat), "-o", str(out), "--clusters", "30"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    info = json.loads(captured.out)
+    assert info["plc_file"] == info["grid_from"] == str(tmp_path / "clustered.plc") and captured.err == ""
+    assert (info["grid_cols"], info["grid_rows"]) == (chosen["cols"], chosen["rows"])
+    assert main(["place", str(out), "--method", "greedy", "-o", str(tmp_path / "run"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["overlap_area"] == 0.0

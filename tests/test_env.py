@@ -15,6 +15,7 @@ from random_designs import centre_pin_netlist, random_floorplan, random_netlist,
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
+import netlists
 from envs import ENV_ID, MAP_CHANNELS, VECTOR_FEATURES, MacroPlacementEnv
 from netlists import Blockage, Design, Floorplan, NodeKind, Orientation, Placement
 from placer import cli
@@ -116,8 +117,10 @@ def test_bad_settings_and_designs_are_refused_with_clear_errors():
         MacroPlacementEnv("toy_macro_stdcell", order="size")
     with pytest.raises(ValueError, match="does not fit max_grid"):
         MacroPlacementEnv("macro_tiles_10x10", max_grid=16)
+    one_hard = netlists.load("ariane_one_hard")  # no .plc: on the default 10 x 10 grid its macro fits no cell
     with pytest.raises(ValueError, match="fits nowhere"):
-        MacroPlacementEnv("ariane_one_hard")
+        MacroPlacementEnv(one_hard)
+    MacroPlacementEnv("ariane_one_hard")  # loaded by name, it gets a grid chosen for it, where it fits
     with pytest.raises(ValueError, match="no movable hard macro"):
         MacroPlacementEnv("sample_clustered_nomacro")
 

@@ -68,3 +68,30 @@ def test_unknown_source_lists_bundled_names(tmp_path):
         netlists.load(tmp_path)
     with pytest.raises(NetlistFormatError, match="file not found"):
         netlists.load("ariane133", plc="nonexistent")
+
+
+@pytest.mark.parametrize(
+    ("name", "plc"),
+    [
+        ("x.pb.txt.gz", "x.plc"),
+        ("x.pb.txt", "x.plc"),
+        ("x.pbtxt", "x.plc"),
+        ("a.b.aux", "a.b.plc"),
+        ("x.gz", "x.gz.plc"),
+    ],  # fmt: skip
+)
+def test_plc_beside_a_netlist_has_the_same_stem(name, plc):
+    assert netlists.plc_beside(f"/d/{name}").as_posix() == f"/d/{plc}"
+
+
+def test_a_plc_beside_a_netlist_file_is_applied_by_default(tmp_path):
+    design = netlists.load("ariane133")
+    pb = tmp_path / "block.pb.txt"
+    netlists.write_pb(design.netlist, design.placement, pb)
+    bare = netlists.load(pb)
+    assert bare.plc_source == "" and not bare.grid_stated
+    netlists.write_plc(design, tmp_path / "block.plc")
+    found = netlists.load(pb)
+    assert found.plc_source == str(tmp_path / "block.plc") and found.grid_stated
+    assert (found.floorplan.cols, found.floorplan.rows) == (24, 21)
+    assert netlists.load(pb, plc=None).plc_source == "", "plc=None still means none"
