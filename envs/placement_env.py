@@ -9,8 +9,12 @@ Actions index the padded ``max_grid x max_grid`` map, times 4 orientations (N, F
 when the orientation is part of the action: :class:`envs.actions.ActionLayout` numbers them
 (``env.layout``). :meth:`MacroPlacementEnv.action_masks` gives the legal ones. Every action
 is accepted: an illegal one ends the episode with ``-infeasible_penalty`` and
-``info["infeasible"] = True``, and so does a macro that finds no legal cell. A finished
-episode's last ``info`` holds its cost terms and ``info["placement"]``.
+``info["infeasible"] = True``. When earlier choices leave the next macro no legal cell, the
+episode is not lost: the remaining macros go where wirelength wants them and every macro is
+legalised with little displacement (:meth:`placer.sequential.SequentialPlacer.complete_by_legalizing`;
+``info["legalized"]`` counts the macros it moved); only macros that do not pack on the grid at
+all end it infeasibly. A finished episode's last ``info`` holds its cost terms and
+``info["placement"]``.
 
 Rewards (``reward=``):
 
@@ -43,6 +47,7 @@ from netlists.plc import write_plc
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import SCHEDULES, FDSchedule, place_soft_macros
 from placer.gridding import GridSettings, gridded
+from placer.legality import PackingError
 from placer.raster import layout_image
 from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order, starting_placement
 
@@ -188,13 +193,20 @@ class MacroPlacementEnv(gym.Env):
         before = placer.cost.wirelength_cost
         placer.place(cell, orientation)
         reward = 0.0 if self.reward_mode == "terminal" else before - placer.cost.wirelength_cost
+        info["legalized"] = 0
+        if not placer.done and not placer.legal_mask().any():  # a dead end: finish by legalising
+            wirelength = placer.cost.wirelength_cost
+            try:
+                info["legalized"] = placer.complete_by_legalizing()
+            except PackingError:
+                return self._end_infeasible(info, "no legal cell for the next macro, and the macros do not pack")
+            if self.reward_mode != "terminal":
+                reward += wirelength - placer.cost.wirelength_cost
         terminated = placer.done
         if terminated:
             reward += self._finish(info)
         else:
             self._refresh()
-            if not self._action_mask.any():
-                return self._end_infeasible(info, "no legal cell for the next macro")
         if self.render_mode == "human":
             self.render()
         return self._observation, reward, terminated, False, info

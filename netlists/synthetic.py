@@ -139,6 +139,19 @@ def seed_of(name: str) -> int:
     return int(seed)
 
 
+def equal_macros(count: int, fill: float, seed: int = 0, ports: int = 40) -> Design:
+    """``count`` hard macros of one shape covering ``fill`` of the canvas, with ports and nets, no clusters.
+
+    A crowded family for legality: no grid is stated (``grid_stated`` is false), so placers
+    choose one (:func:`placer.gridding.gridded`).
+    """
+    spec = SyntheticSpec(hard_macros=count, macro_types=1, soft_macros=0, ports=ports, utilisation=fill,
+                         hard_share=1.0, seed=seed)  # fmt: skip
+    design = generate(spec)
+    design.grid_stated = False
+    return design
+
+
 def generate_with_layout(spec: SyntheticSpec) -> tuple[Design, Placement]:
     """The design, and the hidden layout its nets were drawn from scaled to the canvas.
 

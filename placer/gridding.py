@@ -26,10 +26,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from netlists import Design, Floorplan, Netlist, NodeKind, Placement
-from placer.legality import TOUCH, add_cover, boxes_fit, obstacle_boxes
+from placer.legality import TOUCH, add_cover, first_fit, obstacle_boxes, size_classes
 
 
 @dataclass(frozen=True)
@@ -92,41 +91,6 @@ class GridChoice:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-@njit(cache=True)
-def _pack_first_fit(half_w, half_h, size_class, n_classes, fixed, cols, rows, cell_w, cell_h, width, height,
-                    spacing, touch, cover):  # fmt: skip
-    """Pack the macros (in the given order) on their first legal cell in row order; False if one finds none.
-
-    ``cover`` (``rows x cols``, zeroed) receives the share of each cell under the packed and fixed boxes.
-    """
-    n = half_w.size
-    boxes = np.empty((n + fixed.shape[0], 4))
-    for i in range(n):
-        boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3] = np.inf, np.inf, -np.inf, -np.inf
-    boxes[n:] = fixed
-    new = np.empty((1, 4))
-    skip = np.full(1, -1, dtype=np.int64)
-    # A cell that failed a macro fails every later macro of the same size (boxes only get added).
-    start = np.zeros(n_classes, dtype=np.int64)
-    for i in range(n):
-        placed = False
-        cell = start[size_class[i]]
-        while cell < cols * rows:
-            x = (cell % cols + 0.5) * cell_w
-            y = (cell // cols + 0.5) * cell_h
-            new[0, 0], new[0, 1], new[0, 2], new[0, 3] = x - half_w[i], y - half_h[i], x + half_w[i], y + half_h[i]
-            if boxes_fit(new, 1, boxes, skip, spacing, touch, width, height):
-                boxes[i] = new[0]
-                placed = True
-                break
-            cell += 1
-        start[size_class[i]] = cell
-        if not placed:
-            return False
-    add_cover(boxes, cell_w, cell_h, cols, rows, cover)
-    return True
-
-
 def side_by_side_waste(lengths: np.ndarray, cell: float) -> float:
     """Share of the cells' length left empty when segments are laid end to end, each centred on cells.
 
@@ -179,7 +143,8 @@ def choose_grid(
     fixed = obstacle_boxes(floorplan, placement.x[fixed_macros], placement.y[fixed_macros],
                            netlist.node_width[fixed_macros], netlist.node_height[fixed_macros])  # fmt: skip
     widths, heights = netlist.node_width[movable], netlist.node_height[movable]
-    sizes, size_class = np.unique(np.column_stack([widths, heights]), axis=0, return_inverse=True)
+    size_class, n_classes = size_classes(widths, heights)
+    xs, ys = np.empty(movable.size), np.empty(movable.size)
     touch = TOUCH * max(floorplan.width, floorplan.height)
     grids = candidate_grids(floorplan, settings)
     scored = []  # (score, cols, rows, empty, waste_x, waste_y)
@@ -187,11 +152,13 @@ def choose_grid(
     waste_y: dict[int, float] = {}
     for cols, rows in grids:
         cell_w, cell_h = floorplan.width / cols, floorplan.height / rows
-        cover = np.zeros((rows, cols))
-        if not _pack_first_fit(widths / 2, heights / 2, size_class.reshape(-1).astype(np.int64), len(sizes), fixed,
-                               cols, rows, cell_w, cell_h, floorplan.width, floorplan.height, settings.spacing, touch,
-                               cover):  # fmt: skip
+        packed = first_fit(widths / 2, heights / 2, size_class, n_classes, fixed, cols, rows, cell_w, cell_h,
+                           floorplan.width, floorplan.height, settings.spacing, touch, xs, ys)  # fmt: skip
+        if packed < movable.size:
             continue
+        cover = np.zeros((rows, cols))
+        packed_boxes = obstacle_boxes(floorplan, xs, ys, widths, heights)[: movable.size]
+        add_cover(np.concatenate([fixed, packed_boxes]), cell_w, cell_h, cols, rows, cover)
         if movable.size == 0:
             scored.append((3.0, cols, rows, 1.0, 0.0, 0.0))
             break

@@ -26,6 +26,10 @@ from netlists import Floorplan, Netlist, NodeKind, Placement
 TOUCH = 1e-9  # relative to the canvas: boxes closer than this to merely touching do not overlap
 
 
+class PackingError(ValueError):
+    """The macros do not fit on the canvas by any of the placer's strategies."""
+
+
 @njit(cache=True)
 def _paint_blocked(x_lo, x_hi, y_lo, y_hi, cell_w, cell_h, cols, rows, diff):
     """Mark the cells whose centre lies strictly inside each open box ``(x_lo, x_hi) x (y_lo, y_hi)``."""
@@ -145,6 +149,46 @@ def boxes_fit(new_boxes, count, boxes, skip, spacing, touch, width, height):
     return True
 
 
+@njit(cache=True)
+def first_fit(half_w, half_h, size_class, n_classes, obstacles, cols, rows, cell_w, cell_h, width, height, spacing,
+              touch, xs, ys):  # fmt: skip
+    """Pack macros, in the given order, each centred on its first legal cell in row order (bottom row first).
+
+    Macro ``k`` has half sizes ``half_w[k], half_h[k]``; macros of the same ``size_class`` have the
+    same size. ``obstacles`` are the boxes already on the canvas. Fills ``xs, ys`` with the
+    centres found and returns how many macros were packed before one found no cell (all: ``n``).
+    """
+    n = half_w.size
+    boxes = np.empty((n + obstacles.shape[0], 4))
+    boxes[:n] = np.inf
+    boxes[:n, 2:] = -np.inf
+    boxes[n:] = obstacles
+    new = np.empty((1, 4))
+    skip = np.full(1, -1, dtype=np.int64)
+    # A cell that failed a macro fails every later macro of the same size: boxes are only added.
+    start = np.zeros(n_classes, dtype=np.int64)
+    for k in range(n):
+        cell = start[size_class[k]]
+        while cell < cols * rows:
+            x, y = (cell % cols + 0.5) * cell_w, (cell // cols + 0.5) * cell_h
+            new[0, 0], new[0, 1], new[0, 2], new[0, 3] = x - half_w[k], y - half_h[k], x + half_w[k], y + half_h[k]
+            if boxes_fit(new, 1, boxes, skip, spacing, touch, width, height):
+                break
+            cell += 1
+        start[size_class[k]] = cell
+        if cell == cols * rows:
+            return k
+        boxes[k] = new[0]
+        xs[k], ys[k] = (cell % cols + 0.5) * cell_w, (cell // cols + 0.5) * cell_h
+    return n
+
+
+def size_classes(width, height) -> tuple[np.ndarray, int]:
+    """A class per macro, shared by macros of the same size, and the number of classes."""
+    sizes, classes = np.unique(np.column_stack([width, height]).reshape(-1, 2), axis=0, return_inverse=True)
+    return classes.reshape(-1).astype(np.int64), len(sizes)
+
+
 EMPTY = (math.inf, math.inf, -math.inf, -math.inf)  # the box of a slot off the canvas: it overlaps nothing
 
 
@@ -173,6 +217,7 @@ class MacroBoxes:
         self._staged = np.zeros((8, 4))
         self._skip = np.full(8, -1, dtype=np.int64)
         self._cover: np.ndarray | None = None  # kept up to date while slots are only put down
+        self.size_class, self.n_classes = size_classes(self.half_w, self.half_h)
 
     @classmethod
     def of(cls, netlist: Netlist, floorplan: Floorplan, placement: Placement, slots, spacing: float = 0.0):
@@ -201,6 +246,12 @@ class MacroBoxes:
             fp = self.floorplan
             add_cover(self.boxes[i : i + 1], fp.cell_width, fp.cell_height, fp.cols, fp.rows, self._cover)
 
+    def take(self, i: int) -> None:
+        """Slot ``i``'s macro leaves the canvas."""
+        self.boxes[i] = EMPTY
+        self.placed[i] = False
+        self._cover = None
+
     def obstacles(self, but: int | None = None) -> np.ndarray:
         """The boxes on the canvas (the placed slots, then the fixed ones), without slot ``but``."""
         keep = self.placed.copy()
@@ -221,6 +272,31 @@ class MacroBoxes:
             skip[k] = i
         fp = self.floorplan
         return boxes_fit(staged, len(slots), self.boxes, skip, self.spacing, self.touch, fp.width, fp.height)
+
+    def packs(self, slots) -> bool:
+        """Whether the (unplaced) ``slots`` still pack, in that order, each on its first legal cell in row order.
+
+        When they do, a legal completion exists: this is the room rule of sequential placement.
+        """
+        slots = np.asarray(slots, dtype=np.int64)
+        if slots.size == 0:
+            return True
+        fp = self.floorplan
+        xs, ys = np.empty(slots.size), np.empty(slots.size)
+        packed = first_fit(self.half_w[slots], self.half_h[slots], self.size_class[slots], self.n_classes,
+                           self.obstacles(), fp.cols, fp.rows, fp.cell_width, fp.cell_height, fp.width, fp.height,
+                           self.spacing, self.touch, xs, ys)  # fmt: skip
+        return packed == slots.size
+
+    def leaves_room(self, i: int, x: float, y: float, rest) -> bool:
+        """Whether, with slot ``i`` put at ``(x, y)``, the unplaced slots ``rest`` still pack (:meth:`packs`)."""
+        saved, was_placed = self.boxes[i].copy(), self.placed[i]
+        self.boxes[i] = (x - self.half_w[i], y - self.half_h[i], x + self.half_w[i], y + self.half_h[i])
+        self.placed[i] = True
+        try:
+            return self.packs(rest)
+        finally:
+            self.boxes[i], self.placed[i] = saved, was_placed
 
     def cover(self) -> np.ndarray:
         """Fraction of each grid cell (``rows x cols``) under the boxes (fixed ones first, then the slots).

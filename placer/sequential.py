@@ -18,7 +18,8 @@ import numpy as np
 from netlists import Floorplan, Netlist, NodeKind, Orientation, Placement
 from placer.cost import CostModel, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import MacroBoxes, cell_centre, cell_centres, legal_cells
+from placer.legality import MacroBoxes, PackingError, cell_centre, cell_centres, legal_cells
+from placer.legalize import legalize
 
 ORDERS = ("area", "netlist", "random")
 """Named macro orders: area descending (Circuit Training's, ties in netlist order), netlist order, random."""
@@ -118,6 +119,7 @@ class SequentialPlacer:
         self._xs, self._ys = cell_centres(floorplan)
         self.step = 0
         self._mask: np.ndarray | None = None
+        self._packs: bool | None = None  # whether the unplaced macros pack from here, once asked
 
     # ---------------------------------------------------------------- reading
     @property
@@ -161,6 +163,21 @@ class SequentialPlacer:
         along_x, along_y = self.cost.wirelength_increments(self.current, self._xs, self._ys, orientation)
         return along_y[:, None] + along_x[None, :]
 
+    def leaves_room(self, cell: int) -> bool:
+        """Whether the current macro on ``cell`` leaves room for the rest of the order.
+
+        The rest must still pack, each on its first legal cell in row order
+        (:meth:`placer.legality.MacroBoxes.packs`); when they do, a legal completion exists.
+        True as well when the current macro and the rest no longer pack from here at all:
+        then no cell is known to keep a completion open.
+        """
+        x, y = cell_centre(self.floorplan, cell)
+        if self.boxes.leaves_room(self.step, x, y, np.arange(self.step + 1, self.order.size)):
+            return True
+        if self._packs is None:
+            self._packs = self.boxes.packs(np.arange(self.step, self.order.size))
+        return not self._packs
+
     def unplaceable(self) -> list[int]:
         """Macros of the order that fit nowhere even on the canvas as it was at the start."""
         return [int(node) for node in self.order if not self.legal_mask(int(node)).any()]
@@ -182,8 +199,47 @@ class SequentialPlacer:
         total = self.cost.place(node, x, y, orientation)
         self.boxes.put(self.step, x, y)
         self.step += 1
-        self._mask = None
+        self._mask = self._packs = None
         return total
+
+    def complete_by_legalizing(self) -> int:
+        """Place the rest of the order where wirelength wants it, overlaps allowed, then legalise every macro.
+
+        Each remaining macro goes, in order, to the cell (inside the canvas) of smallest
+        wirelength increase; then :func:`placer.legalize.legalize` moves all macros of the
+        order onto legal cells with little displacement. Returns how many macros moved.
+
+        Raises:
+            PackingError: The macros do not pack on this grid; the placer is left as it was.
+        """
+        nl, fp = self.model.netlist, self.floorplan
+        nowhere = np.zeros((0, 4))
+        first = self.step
+        try:
+            while not self.done:
+                node = self.current
+                inside = legal_cells(fp, nl.node_width[node], nl.node_height[node], nowhere, self.spacing)
+                if not inside.any():
+                    raise PackingError(f"{nl.name}: {nl.node_names[node]} is larger than the canvas")
+                increments = np.where(inside, self.wirelength_increments(), np.inf)
+                x, y = cell_centre(fp, int(np.argmin(increments)))
+                self.cost.place(node, x, y)
+                self.boxes.put(self.step, x, y)
+                self.step += 1
+            legal = legalize(nl, fp, self.cost.placement(), self.order, self.spacing)
+        except PackingError:
+            for k in range(first, self.step):
+                self.cost.unplace(int(self.order[k]))
+                self.boxes.take(k)
+            self.step = first
+            raise
+        xs, ys = legal.placement.x[self.order], legal.placement.y[self.order]
+        for k, node in enumerate(self.order):
+            if (xs[k], ys[k]) != self.cost.location(int(node))[:2]:
+                self.cost.move(int(node), xs[k], ys[k])
+                self.boxes.put(k, xs[k], ys[k])
+        self._mask = None
+        return legal.moved
 
 
 def flip_to_best(cost: IncrementalCost, nodes: Sequence[int], orientations: Sequence[int] = FLIPS) -> float:

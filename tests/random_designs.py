@@ -6,7 +6,8 @@ import dataclasses
 
 import numpy as np
 
-from netlists import Floorplan, Netlist, NodeKind, Placement
+from netlists import Design, Floorplan, Netlist, NodeKind, Placement
+from placer.legality import TOUCH
 
 
 def random_netlist(rng: np.random.Generator) -> Netlist:
@@ -182,3 +183,30 @@ def centre_pin_netlist(name: str, names: list[str], kinds: list[NodeKind], width
         net_pins=[node for net in nets for node in net],
         net_weight=np.ones(len(nets)),
     )
+
+
+def hard_macro_violations(design: Design, placement: Placement) -> list[str]:
+    """Plain pairwise check: movable hard macros inside the canvas, off each other and off blockages."""
+    nl, fp = design.netlist, design.floorplan
+    touch = TOUCH * max(fp.width, fp.height) * 10
+    hard = [int(n) for n in nl.nodes_of(NodeKind.HARD_MACRO) if placement.is_placed[n]]
+
+    def box(n):
+        x, y, w, h = placement.x[n], placement.y[n], nl.node_width[n], nl.node_height[n]
+        return x - w / 2, y - h / 2, x + w / 2, y + h / 2
+
+    def overlap(a, b):
+        return min(a[2], b[2]) - max(a[0], b[0]) > touch and min(a[3], b[3]) - max(a[1], b[1]) > touch
+
+    problems = []
+    for i, a in enumerate(hard):
+        if design.placement.fixed[a]:
+            continue
+        ba = box(a)
+        if ba[0] < -touch or ba[1] < -touch or ba[2] > fp.width + touch or ba[3] > fp.height + touch:
+            problems.append(f"{nl.node_names[a]} outside the canvas")
+        problems += [f"{nl.node_names[a]} overlaps {nl.node_names[b]}" for b in hard[:i] + hard[i + 1 :]
+                     if overlap(ba, box(b))]  # fmt: skip
+        problems += [f"{nl.node_names[a]} on a blockage" for b in fp.blockages
+                     if overlap(ba, (b.x_min, b.y_min, b.x_max, b.y_max))]  # fmt: skip
+    return problems

@@ -11,7 +11,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
-from random_designs import centre_pin_netlist, random_floorplan, random_netlist, random_placement
+from random_designs import (
+    centre_pin_netlist,
+    hard_macro_violations,
+    random_floorplan,
+    random_netlist,
+    random_placement,
+)
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
@@ -19,7 +25,6 @@ import netlists
 from envs import ENV_ID, MAP_CHANNELS, VECTOR_FEATURES, MacroPlacementEnv
 from netlists import Blockage, Design, Floorplan, NodeKind, Orientation, Placement
 from placer import cli
-from placer.legality import TOUCH
 
 MASK = MAP_CHANNELS.index("mask")
 WIRELENGTH = MAP_CHANNELS.index("wirelength")
@@ -36,33 +41,6 @@ def random_legal_episode(env, rng: np.random.Generator, seed: int | None = None)
         assert not truncated
         if terminated:
             return info, rewards
-
-
-def hard_macro_violations(design: Design, placement: Placement) -> list[str]:
-    """Plain pairwise check: movable hard macros inside the canvas, off each other and off blockages."""
-    nl, fp = design.netlist, design.floorplan
-    touch = TOUCH * max(fp.width, fp.height) * 10
-    hard = [int(n) for n in nl.nodes_of(NodeKind.HARD_MACRO) if placement.is_placed[n]]
-
-    def box(n):
-        x, y, w, h = placement.x[n], placement.y[n], nl.node_width[n], nl.node_height[n]
-        return x - w / 2, y - h / 2, x + w / 2, y + h / 2
-
-    def overlap(a, b):
-        return min(a[2], b[2]) - max(a[0], b[0]) > touch and min(a[3], b[3]) - max(a[1], b[1]) > touch
-
-    problems = []
-    for i, a in enumerate(hard):
-        if design.placement.fixed[a]:
-            continue
-        ba = box(a)
-        if ba[0] < -touch or ba[1] < -touch or ba[2] > fp.width + touch or ba[3] > fp.height + touch:
-            problems.append(f"{nl.node_names[a]} outside the canvas")
-        problems += [f"{nl.node_names[a]} overlaps {nl.node_names[b]}" for b in hard[:i] + hard[i + 1 :]
-                     if overlap(ba, box(b))]  # fmt: skip
-        problems += [f"{nl.node_names[a]} on a blockage" for b in fp.blockages
-                     if overlap(ba, (b.x_min, b.y_min, b.x_max, b.y_max))]  # fmt: skip
-    return problems
 
 
 def macros_only(sizes: list[tuple[float, float]], width: float, height: float, cols: int, rows: int) -> Design:

@@ -2,10 +2,12 @@
 
 Both walk the macros in Circuit Training's order (area descending) with a
 :class:`~placer.sequential.SequentialPlacer`. Random takes any legal cell; greedy takes the
-legal cell with the smallest wirelength increase, ties going to the least dense cell. On a
-crowded canvas either may leave a later macro with no legal cell; they then back off to
-packing (each macro on the first legal cell in row order, bottom-left first, then in
-column order), which fits whatever a simple shelf packer can fit.
+legal cell with the smallest wirelength increase, ties going to the least dense cell. Neither
+takes a cell that leaves no room for the macros still to come
+(:meth:`~placer.sequential.SequentialPlacer.leaves_room`), so when the macros pack on the grid
+they never get stuck. When they do not (a first-fit packing fails from the start), they back
+off to packing (each macro on the first legal cell in row order, bottom-left first, then in
+column order).
 """
 
 from __future__ import annotations
@@ -16,14 +18,11 @@ from collections.abc import Callable
 import numpy as np
 
 from placer.cost import CostModel, CostWeights
+from placer.legality import PackingError
 from placer.sequential import SequentialPlacer
 
 Chooser = Callable[[SequentialPlacer, np.ndarray], int]
 """Picks a cell (``col + row * cols``) among the legal ones (a non-empty ``rows x cols`` mask)."""
-
-
-class PackingError(ValueError):
-    """The macros do not fit on the canvas by any of the placer's strategies."""
 
 
 def random_chooser(seed: int | None) -> Chooser:
@@ -82,10 +81,16 @@ def place_sequentially(
         placer = SequentialPlacer(model, start, order, weights, spacing)
         while not placer.done:
             mask = placer.legal_mask()
+            while mask.any():
+                cell = choose(placer, mask)
+                if placer.leaves_room(cell):
+                    break
+                mask = mask.copy()  # the placer's own mask is shared
+                mask.flat[cell] = False
             if not mask.any():
                 stuck = model.netlist.node_names[placer.current]
                 break
-            placer.place(choose(placer, mask))
+            placer.place(cell)
         if placer.done:
             return placer, attempt
     raise PackingError(
