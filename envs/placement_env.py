@@ -46,7 +46,7 @@ from netlists.loader import DEFAULT
 from netlists.plc import write_plc
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import SCHEDULES, FDSchedule, place_soft_macros
-from placer.gridding import GridSettings, gridded
+from placer.gridding import gridded
 from placer.legality import PackingError
 from placer.raster import layout_image
 from placer.sequential import FLIPS, SequentialPlacer, flip_to_best, placement_order, starting_placement
@@ -73,7 +73,7 @@ def load_design(
         n = netlist.n_nodes
         empty = Placement.unplaced(n)
         return Design(netlist, floorplan or Floorplan.default_for(netlist), empty)
-    return gridded(netlists.load(netlist, plc=plc), GridSettings(max_side=max_grid))[0]
+    return gridded(netlists.load(netlist, plc=plc))[0]  # the grid placer's commands choose, whatever max_grid
 
 
 def _fd_schedule(schedule: FDSchedule | str | None) -> FDSchedule | None:

@@ -287,6 +287,8 @@ def _place(args: argparse.Namespace) -> int:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
     if args.netlist_positions and args.finetune_steps:  # the training workers reload the design from its files
         raise CommandError("--netlist-positions does not go with --finetune-steps (give a complete .plc)")
+    if args.grid is not None and args.finetune_steps:
+        raise CommandError("--grid does not go with --finetune-steps (write the grid into a .plc and give that)")
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     shown = [-1]

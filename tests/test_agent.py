@@ -273,3 +273,22 @@ def test_policy_place_can_fine_tune_first_and_returns_the_best_of_both_policies(
         assert scored.proxy_cost == pytest.approx(result.report.proxy_cost, rel=1e-12)
     with pytest.raises(ValueError, match="finetune_source"):
         policy_place(design, final, finetune_steps=64)
+
+
+def test_episodes_played_in_lockstep_match_one_played_alone_and_repeat(tiny_run):
+    _, final = tiny_run
+    design = netlists.load("macro_tiles_10x10")
+    env = MacroPlacementEnv(design, max_grid=placing.map_size(final, design), fd_schedule="circuit_training")
+    model = load_policy(final, env)
+    obs, _ = env.reset(seed=5)
+    while True:
+        action, _ = model.predict(obs, action_masks=env.action_masks(), deterministic=True)
+        obs, _, terminated, _, _ = env.step(int(action))
+        if terminated:
+            break
+    alone = env.report.proxy_cost
+    assert placing._play(design, final, 1, 5, None, "circuit_training")[1].proxy_cost == alone
+    batch = placing._play(design, final, 8, 5, None, "circuit_training")
+    again = placing._play(design, final, 8, 5, None, "circuit_training")
+    assert batch[1].proxy_cost <= alone, "the most likely episode is one of the batch"
+    assert batch[1].proxy_cost == again[1].proxy_cost and batch[0].equals(again[0]), "a seed repeats"

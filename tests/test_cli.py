@@ -371,3 +371,9 @@ def test_cluster_writes_the_chosen_grid_and_later_commands_find_its_plc(tmp_path
     assert (info["grid_cols"], info["grid_rows"]) == (chosen["cols"], chosen["rows"])
     assert main(["place", str(out), "--method", "greedy", "-o", str(tmp_path / "run"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["overlap_area"] == 0.0
+
+
+def test_a_grid_option_does_not_reach_fine_tuning_workers(tmp_path, capsys):
+    argv = ["place", "toy_macro_stdcell", "--grid", "12x12", "--finetune-steps", "8", "-o", str(tmp_path / "o")]
+    assert main(argv) == 2 and "--grid does not go with --finetune-steps" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

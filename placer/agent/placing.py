@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import tempfile
 import time
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch as th
 from sb3_contrib import MaskablePPO
 
 from envs import MacroPlacementEnv
@@ -156,20 +159,40 @@ def policy_place(
 
 
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule):
-    """The best finished episode's placement and report, or ``None`` when none finished."""
+    """The best finished episode's placement and report, or ``None`` when none finished.
+
+    The ``samples`` episodes run in lockstep: one forward pass per step serves all of them.
+    The first takes the most likely cell each step; the others sample (Gumbel-max on a
+    generator seeded by ``seed``, so runs repeat and torch's global generator is left alone).
+    """
     saved = MaskablePPO.load(checkpoint, device="cpu")  # read once for its map size and its weights
-    env = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
-    model = load_policy(saved, env)
-    best = None
-    for k in range(max(samples, 1)):
-        observation, _ = env.reset(seed=seed + k)
-        while True:
-            action, _ = model.predict(observation, action_masks=env.action_masks(), deterministic=k == 0)
-            observation, _, terminated, _, info = env.step(int(action))
-            if terminated:
-                break
-        if not info["infeasible"] and (best is None or env.report.proxy_cost < best[1].proxy_cost):
-            best = (env.placement, env.report)
+    first = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
+    policy = load_policy(saved, first).policy
+    policy.set_training_mode(False)
+    # Shallow copies share the design, cost model and start, which episodes only read; reset()
+    # gives each its own placer, observation buffers and random generator.
+    envs = [first] + [copy.copy(first) for _ in range(max(samples, 1) - 1)]
+    observations = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
+    noise = th.Generator().manual_seed(seed)
+    active, best = list(range(len(envs))), None
+    while active:
+        batch = {key: np.stack([observations[k][key] for k in active]) for key in observations[active[0]]}
+        masks = np.stack([envs[k].action_masks() for k in active])
+        with th.no_grad():
+            tensors, _ = policy.obs_to_tensor(batch)
+            logits = policy.get_distribution(tensors, masks).distribution.logits
+            uniform = th.rand(logits.shape, generator=noise).clamp_(1e-12, 1.0)
+            sampled = (logits - th.log(-th.log(uniform))).argmax(dim=1)
+            likeliest = logits.argmax(dim=1)
+        still = []
+        for row, k in enumerate(active):
+            action = int(likeliest[row] if k == 0 else sampled[row])
+            observations[k], _, terminated, _, info = envs[k].step(action)
+            if not terminated:
+                still.append(k)
+            elif not info["infeasible"] and (best is None or envs[k].report.proxy_cost < best[1].proxy_cost):
+                best = (envs[k].placement, envs[k].report)
+        active = still
     return best
 
 
