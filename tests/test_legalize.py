@@ -10,6 +10,7 @@ from random_designs import centre_pin_netlist, hard_macro_violations
 
 from envs import MacroPlacementEnv
 from netlists import Design, Floorplan, NodeKind, Placement, synthetic
+from placer.agent.placing import policy_place
 from placer.baselines import place
 from placer.cost import CostModel
 from placer.gridding import gridded
@@ -118,3 +119,6 @@ def test_crowded_equal_macros_are_placed_legally_by_every_method(count, fill, fi
             break
     assert not info["infeasible"] and info["placed"] == count
     assert hard_macro_violations(design, env.placement) == []
+    if count == 50:  # the bundled policy too (its episodes are the environment's)
+        result = policy_place(design, samples=2, fd_schedule="circuit_training")
+        assert not result.backed_off and hard_macro_violations(design, result.placement) == []
