@@ -324,6 +324,7 @@ def test_version_comes_from_the_package_metadata(capsys):
         (["--method", "greedy", "--checkpoint", "x.zip"], "--checkpoint goes with --method rl"),
         (["--method", "sa", "--finetune-steps", "100"], "--finetune-steps goes with --method rl"),
         (["--method", "sa", "--controller", "c.zip"], "--controller goes with --method rl"),
+        (["--method", "greedy", "--threads", "2"], "--threads goes with --method rl"),
         (["--method", "rl", "--controller", "c.zip"], "--controller goes with --method rl and --budget"),
     ],
 )
