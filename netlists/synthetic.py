@@ -27,6 +27,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from netlists.model import Design, Floorplan, Netlist, NodeKind, Placement
+from netlists.protobuf import file_order, in_file_order
 
 # Routing model of Circuit Training's NanGate45 Ariane133 .plc.
 ROUTING = {"hroutes_per_micron": 57.031, "vroutes_per_micron": 56.818, "hrouting_alloc": 39.583,
@@ -340,26 +341,11 @@ def _assemble(spec, kind, node_w, node_h, hard_type, port_side, nets, rng) -> Ne
         net_pins.extend(pins)
         net_start.append(len(net_pins))
         net_weight.append(weight)
-    node_file_index, pin_file_index = np.zeros(n, dtype=np.int64), np.full(len(pin_names), -1, dtype=np.int64)
-    position = 0
-    for node in range(n):  # Circuit Training's files list a macro, then its pins
-        node_file_index[node] = position
-        position += 1
-        if kind[node] != NodeKind.PORT:
-            for pin in node_pins[node]:
-                pin_file_index[pin] = position
-                position += 1
-    # Pins in file order (a port's pin where the port is), as a reader of the written file sees them.
     pin_node_arr = np.array(pin_node, dtype=np.int64)
-    order = np.argsort(np.where(pin_file_index >= 0, pin_file_index, node_file_index[pin_node_arr]), kind="stable")
-    new_id = np.empty_like(order)
-    new_id[order] = np.arange(order.size)
-    # Nets in the order of their drivers in the file, as the reader lists them.
-    starts = np.array(net_start, dtype=np.int64)
-    pins_new = new_id[np.array(net_pins, dtype=np.int64)]
-    net_order = np.argsort(pins_new[starts[:-1]], kind="stable")
-    sizes = np.diff(starts)[net_order]
-    net_pins_sorted = np.concatenate([pins_new[starts[i] : starts[i + 1]] for i in net_order]) if nets else pins_new
+    node_file_index, pin_file_index = file_order(n, pin_node_arr, kind[pin_node_arr] != NodeKind.PORT)
+    order, (net_start_arr, net_pins_arr, net_weight_arr) = in_file_order(
+        node_file_index, pin_file_index, pin_node_arr, np.array(net_start), np.array(net_pins), net_weight
+    )
     refs = [f"SRAM_T{hard_type[i]}" if i < spec.hard_macros else "" for i in range(n)]
     sides = [""] * (spec.hard_macros + spec.soft_macros) + list(port_side)
     return Netlist(
@@ -376,8 +362,8 @@ def _assemble(spec, kind, node_w, node_h, hard_type, port_side, nets, rng) -> Ne
         pin_dx=np.array(pin_dx)[order],
         pin_dy=np.array(pin_dy)[order],
         pin_file_index=pin_file_index[order],
-        net_start=np.concatenate([[0], np.cumsum(sizes)]),
-        net_pins=net_pins_sorted,
-        net_weight=np.array(net_weight)[net_order],
+        net_start=net_start_arr,
+        net_pins=net_pins_arr,
+        net_weight=net_weight_arr,
         metadata={key: float(value) for key, value in dataclasses.asdict(spec).items()},
     )

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from netlists import Netlist, NodeKind, Orientation, Placement
+from netlists.protobuf import file_order, in_file_order
 
 BLOAT_KEY = "soft_macro_area_bloating_ratio"
 
@@ -268,8 +269,8 @@ def _build(netlist: Netlist, placement: Placement, cell_cluster: np.ndarray, blo
         net_weight.append(weight)
 
     pin_node_arr = np.array(pin_node, dtype=np.int64)
-    node_file_index, pin_file_index = _file_order(len(node_names), pin_node_arr, np.array(is_macro_pin))
-    pins, (net_start_arr, net_pins_arr, net_weight_arr) = _in_file_order(
+    node_file_index, pin_file_index = file_order(len(node_names), pin_node_arr, np.array(is_macro_pin))
+    pins, (net_start_arr, net_pins_arr, net_weight_arr) = in_file_order(
         node_file_index, pin_file_index, pin_node_arr, np.array(net_start), np.array(net_pins), net_weight
     )
     metadata = {**dict(netlist.metadata), BLOAT_KEY: float(bloat)}
@@ -294,37 +295,6 @@ def _build(netlist: Netlist, placement: Placement, cell_cluster: np.ndarray, blo
     )
     return Clustering(clustered, _placement(netlist, placement, kept, cell_cluster, n_clusters), cell_cluster,
                       node_map)  # fmt: skip
-
-
-def _in_file_order(node_file_index, pin_file_index, pin_node, net_start, net_pins, net_weight):
-    """Pin order and nets renumbered the way a reader numbers them: pins in file order, nets by driver.
-
-    Returns the pin permutation and the nets as (``net_start``, ``net_pins``, ``net_weight``), so
-    that writing the netlist and reading it back gives identical arrays.
-    """
-    order = np.argsort(np.where(pin_file_index >= 0, pin_file_index, node_file_index[pin_node]), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    net_pins = rank[net_pins.astype(np.int64)]
-    by_driver = np.argsort(net_pins[net_start[:-1]], kind="stable")
-    sizes = np.diff(net_start)[by_driver]
-    pins = [net_pins[net_start[n] : net_start[n + 1]] for n in by_driver]
-    new_pins = np.concatenate(pins) if pins else net_pins[:0]
-    new_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    return order, (new_start, new_pins, np.asarray(net_weight, dtype=float)[by_driver])
-
-
-def _file_order(n_nodes: int, pin_node: np.ndarray, is_macro_pin: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Entry positions: each node, then its macro pins (ports' own pins have none)."""
-    macro_pins = np.flatnonzero(is_macro_pin)
-    order = np.argsort(pin_node[macro_pins], kind="stable")
-    pins_before = np.concatenate([[0], np.cumsum(np.bincount(pin_node[macro_pins], minlength=n_nodes))])
-    node_file_index = np.arange(n_nodes) + pins_before[:-1]
-    pin_file_index = np.full(pin_node.size, -1, dtype=np.int64)
-    sorted_pins = macro_pins[order]
-    rank = np.arange(sorted_pins.size) - pins_before[pin_node[sorted_pins]]
-    pin_file_index[sorted_pins] = node_file_index[pin_node[sorted_pins]] + 1 + rank
-    return node_file_index, pin_file_index
 
 
 def _placement(
