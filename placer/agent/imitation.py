@@ -296,7 +296,7 @@ def clone(
                            "vector": th.as_tensor(vectors[batch], device=policy.device)}  # fmt: skip
             legal = np.unpackbits(masks[batch], axis=1, count=n_actions).astype(bool)
             target = th.as_tensor(actions[batch], device=policy.device)
-            distribution, values = _forward(policy, observation, legal)
+            distribution, values = policy.distribution_and_values(observation, legal)
             nll = -distribution.log_prob(target).mean()
             value_error = th.mean((values.flatten() - th.as_tensor(returns[batch], device=policy.device)) ** 2)
             policy.optimizer.zero_grad()
@@ -311,15 +311,3 @@ def clone(
     final = run / "final.zip"
     save_atomically(model, final)
     return final
-
-
-def _forward(policy: PlacementPolicy, observation: dict[str, th.Tensor], legal: np.ndarray):
-    """The masked action distribution and the values, from one pass through the network.
-
-    (``evaluate_actions`` takes the same steps but returns no distribution, which the
-    accuracy needs.)
-    """
-    latent_pi, latent_vf = policy.mlp_extractor(policy.extract_features(observation))
-    distribution = policy._get_action_dist_from_latent(latent_pi)
-    distribution.apply_masking(legal)
-    return distribution, policy.value_net(latent_vf)

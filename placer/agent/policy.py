@@ -60,3 +60,14 @@ class PlacementPolicy(MaskableActorCriticPolicy):
         self.action_net = nn.Identity()
         self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    def distribution_and_values(self, observation, action_masks):
+        """The masked action distribution and the values, from one pass through the network.
+
+        (``evaluate_actions`` takes the same steps but returns no distribution; imitation's
+        accuracy needs it.)
+        """
+        latent_pi, latent_vf = self.mlp_extractor(self.extract_features(observation))
+        distribution = self._get_action_dist_from_latent(latent_pi)
+        distribution.apply_masking(action_masks)
+        return distribution, self.value_net(latent_vf)
