@@ -22,6 +22,21 @@ from netlists import Floorplan
 from placer.legality import cell_of
 
 
+def action_index(action) -> int | None:
+    """``action`` as an index, or ``None`` when it is not one integer.
+
+    Python and numpy integers and one-element integer arrays (as vectorised agents pass them)
+    are indices; floats, booleans, strings, ``None`` and arrays of several are not: environments
+    treat those as illegal actions instead of rounding them to a cell or raising.
+    """
+    if isinstance(action, str | bytes) or action is None:
+        return None
+    value = np.asarray(action)
+    if value.size != 1 or value.dtype.kind not in "iu":
+        return None
+    return int(value.reshape(()))
+
+
 @dataclass(frozen=True)
 class ActionLayout:
     """Encodes and decodes actions and masks for one design's grid.

@@ -39,7 +39,7 @@ import gymnasium as gym
 import numpy as np
 
 import netlists
-from envs.actions import ActionLayout
+from envs.actions import ActionLayout, action_index
 from envs.observation import ObservationBuilder
 from netlists import Design, Floorplan, Netlist, Placement, synthetic
 from netlists.loader import DEFAULT
@@ -185,10 +185,12 @@ class MacroPlacementEnv(gym.Env):
             raise RuntimeError("the episode is over; call reset()")
         placer = self._placer
         info: dict[str, Any] = {"step": placer.step}
-        action = int(action)
-        decoded = self.layout.decode(action)
-        if decoded is None or not self._action_mask[action]:
-            return self._end_infeasible(info, f"action {action} is not legal")
+        index = action_index(action)
+        if index is None:
+            return self._end_infeasible(info, f"action {action!r} is not an integer")
+        decoded = self.layout.decode(index)
+        if decoded is None or not self._action_mask[index]:
+            return self._end_infeasible(info, f"action {index} is not legal")
         cell, orientation = decoded
         before = placer.cost.wirelength_cost
         placer.place(cell, orientation)

@@ -45,7 +45,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.actions import ActionLayout
+from envs.actions import ActionLayout, action_index
 from envs.observation import CONGESTION_CAP, grid_congestion, to_byte
 from envs.placement_env import load_design
 from netlists import Design, Floorplan, Netlist, Placement
@@ -158,7 +158,7 @@ class RefinePlacementEnv(gym.Env):
         """Pick a node or move the picked one; returns gymnasium's five-tuple."""
         if self._done >= self.moves:
             raise RuntimeError("the episode is over; call reset()")
-        action = int(action) if np.isscalar(action) or np.ndim(action) == 0 else -1
+        action = -1 if (index := action_index(action)) is None else index
         info: dict[str, Any] = {"illegal": False}
         reward = 0.0
         if self._picked is None:

@@ -20,9 +20,12 @@ def read_text(path: str | Path) -> str:
     """The whole text of ``path``, gunzipped when it ends in ``.gz``.
 
     Raises:
-        NetlistFormatError: The file is missing, unreadable, a broken gzip or not UTF-8.
+        NetlistFormatError: The file is missing, not a regular file (a FIFO would block),
+            unreadable, a broken gzip or not UTF-8.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a folder, a FIFO or a device: reading it would fail or block
+        raise NetlistFormatError(path, None, "not a regular file")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

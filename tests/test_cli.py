@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import signal
 import subprocess
@@ -378,3 +379,11 @@ def test_a_grid_option_does_not_reach_fine_tuning_workers(tmp_path, capsys):
     argv = ["place", "toy_macro_stdcell", "--grid", "12x12", "--finetune-steps", "8", "-o", str(tmp_path / "o")]
     assert main(argv) == 2 and "--grid does not go with --finetune-steps" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_fifo_as_plc_is_refused_in_one_line_instead_of_blocking(tmp_path):
+    fifo = tmp_path / "p.plc"
+    os.mkfifo(fifo)
+    run = subprocess.run([sys.executable, "-m", "placer.cli", "eval", "toy_macro_stdcell", "--plc", str(fifo)],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "not a regular file" in run.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import warnings
 
 import gymnasium as gym
@@ -165,6 +166,19 @@ def test_an_illegal_action_ends_the_episode_without_an_exception(tiles):
         assert tiles.observation_space.contains(obs)
     with pytest.raises(RuntimeError, match="reset"):
         tiles.step(0)
+
+
+def test_actions_that_are_not_one_integer_are_illegal_not_rounded(tiles):
+    tiles.reset(seed=0)
+    legal = int(np.flatnonzero(tiles.action_masks())[0])
+    for bad in (float(legal), legal + 0.4, np.float32(legal), str(legal), None, math.nan, True, [legal, legal]):
+        tiles.reset(seed=0)
+        obs, reward, terminated, _, info = tiles.step(bad)
+        assert terminated and info["infeasible"] and reward == -4.0 and "not an integer" in info["reason"], bad
+        assert tiles.observation_space.contains(obs)
+    for good in (np.int64(legal), np.array(legal), np.array([legal])):  # what agents and vector envs pass
+        tiles.reset(seed=0)
+        assert not tiles.step(good)[4].get("infeasible"), good
 
 
 def test_running_out_of_room_ends_the_episode_as_infeasible():

@@ -106,6 +106,11 @@ def test_any_action_is_taken_without_an_exception_and_an_illegal_one_moves_nothi
         if truncated:
             small.reset()
     assert illegal > 50
+    small.reset(seed=0)
+    for bad in (0.0, "0", None, float("nan"), [0, 1]):  # not one integer: illegal, never rounded or raised on
+        before = small.placement
+        obs, reward, _, _, info = small.step(bad)
+        assert info["illegal"] and reward == 0.0 and small.placement.equals(before)
 
 
 def test_a_seed_repeats_the_episode(small):

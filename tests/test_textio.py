@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import pytest
 
-from netlists.textio import atomic_path, atomic_write
+from netlists import NetlistFormatError
+from netlists.textio import atomic_path, atomic_write, read_text
 
 
 def test_atomic_write_replaces_only_on_success(tmp_path):
@@ -44,3 +46,11 @@ def test_atomic_files_get_the_permissions_of_any_new_file(tmp_path):
     with atomic_write(tmp_path / "atomic.txt") as handle:
         handle.write("x")
     assert (tmp_path / "atomic.txt").stat().st_mode == plain.stat().st_mode
+
+
+def test_a_fifo_or_a_folder_is_refused_instead_of_read(tmp_path):
+    fifo = tmp_path / "placement.plc"
+    os.mkfifo(fifo)  # reading it would block until a writer came
+    for path in (fifo, tmp_path):
+        with pytest.raises(NetlistFormatError, match="not a regular file"):
+            read_text(path)
