@@ -8,9 +8,9 @@
 """
 
 from placer.baselines.annealing import AnnealResult, AnnealRun, AnnealSettings, MoveMix, anneal
-from placer.baselines.constructive import PackingError
 from placer.baselines.descent import coordinate_descent
 from placer.baselines.run import METHODS, PlaceResult, place, with_descent
+from placer.legality import PackingError
 
 __all__ = [
     "METHODS",
