@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -275,9 +276,13 @@ def test_policy_place_can_fine_tune_first_and_returns_the_best_of_both_policies(
         policy_place(design, final, finetune_steps=64)
 
 
-def test_episodes_played_in_lockstep_match_one_played_alone_and_repeat(tiny_run):
+@pytest.mark.parametrize("grid", [None, 64], ids=["own grid", "64x64, halves overlapped"])
+def test_episodes_played_in_lockstep_match_one_played_alone_and_repeat(tiny_run, grid):
     _, final = tiny_run
     design = netlists.load("macro_tiles_10x10")
+    if grid is not None:  # large enough for the two halves to overlap (placing.PIPELINE_CELLS)
+        assert grid * grid >= placing.PIPELINE_CELLS
+        design = dataclasses.replace(design, floorplan=dataclasses.replace(design.floorplan, cols=grid, rows=grid))
     env = MacroPlacementEnv(design, max_grid=placing.map_size(final, design), fd_schedule="circuit_training")
     model = load_policy(final, env)
     obs, _ = env.reset(seed=5)

@@ -7,6 +7,7 @@ import math
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from placer.cost import CostModel, CostWeights
 from placer.fd import SCHEDULES
 
 BUNDLED_NAME = "pretrained.zip"
+PIPELINE_CELLS = 64 * 64  # grids this large overlap the network and the environments (see _play)
 
 
 def bundled_checkpoint() -> Path:
@@ -161,8 +163,13 @@ def policy_place(
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule):
     """The best finished episode's placement and report, or ``None`` when none finished.
 
-    The ``samples`` episodes run in lockstep: one forward pass per step serves all of them.
-    The first takes the most likely cell each step; the others sample (Gumbel-max on a
+    The ``samples`` episodes run in lockstep, one forward pass per step for all of them. On
+    grids of ``PIPELINE_CELLS`` cells or more they run in two halves: while the network takes
+    the pass of one half, a worker thread steps the other half's environments (torch and
+    numpy leave the interpreter lock meanwhile), so two cores overlap. Measured with 8
+    episodes of 400 macros: 42 s -> 33 s at 128 x 128, 15.5 s -> 13.7 s at 64 x 64; on
+    Ariane133's 24 x 21 the hand-off cost more (2.8 s -> 3.25 s), hence the threshold. The
+    first episode takes the most likely cell each step; the others sample (Gumbel-max on a
     generator seeded by ``seed``, so runs repeat and torch's global generator is left alone).
     """
     saved = MaskablePPO.load(checkpoint, device="cpu")  # read once for its map size and its weights
@@ -170,12 +177,17 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
     policy = load_policy(saved, first).policy
     policy.set_training_mode(False)
     # Shallow copies share the design, cost model and start, which episodes only read; reset()
-    # gives each its own placer, observation buffers and random generator.
+    # gives each its own placer, observation buffers and random generator. Only one thread
+    # steps environments at a time.
     envs = [first] + [copy.copy(first) for _ in range(max(samples, 1) - 1)]
     observations = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
     noise = th.Generator().manual_seed(seed)
-    active, best = list(range(len(envs))), None
-    while active:
+    best = None
+
+    def choose(active: list[int]) -> list[int]:
+        """One forward pass: the actions of the episodes ``active``."""
+        if not active:
+            return []
         batch = {key: np.stack([observations[k][key] for k in active]) for key in observations[active[0]]}
         masks = np.stack([envs[k].action_masks() for k in active])
         with th.no_grad():
@@ -184,15 +196,33 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
             uniform = th.rand(logits.shape, generator=noise).clamp_(1e-12, 1.0)
             sampled = (logits - th.log(-th.log(uniform))).argmax(dim=1)
             likeliest = logits.argmax(dim=1)
+        return [int(likeliest[row] if k == 0 else sampled[row]) for row, k in enumerate(active)]
+
+    def play(active: list[int], actions: list[int]) -> list[int]:
+        """Step the episodes ``active``; returns those still running."""
+        nonlocal best
         still = []
-        for row, k in enumerate(active):
-            action = int(likeliest[row] if k == 0 else sampled[row])
+        for k, action in zip(active, actions, strict=True):
             observations[k], _, terminated, _, info = envs[k].step(action)
             if not terminated:
                 still.append(k)
             elif not info["infeasible"] and (best is None or envs[k].report.proxy_cost < best[1].proxy_cost):
                 best = (envs[k].placement, envs[k].report)
-        active = still
+        return still
+
+    if first.layout.rows * first.layout.cols < PIPELINE_CELLS:  # small maps: all in one pass, no hand-off
+        active = list(range(len(envs)))
+        while active:
+            active = play(active, choose(active))
+        return best
+    halves = [list(range(0, len(envs), 2)), list(range(1, len(envs), 2))]
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        actions = choose(halves[0])
+        while halves[0] or halves[1]:
+            for this, other in ((0, 1), (1, 0)):
+                stepping = worker.submit(play, halves[this], actions)
+                actions = choose(halves[other])  # the network on the other half meanwhile
+                halves[this] = stepping.result()
     return best
 
 
