@@ -279,14 +279,8 @@ def _check_output_folder(path: str) -> Path:
 def _place(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = _check_output_folder(args.output)
-    design = _load(args)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
-    # --budget bounds the whole command: what loading took, and a reserve for writing, come off it.
-    budget = None
-    if args.budget is not None:
-        reserve = min(WRITE_RESERVE_S, 0.05 * args.budget)
-        budget = max(args.budget - (time.perf_counter() - started) - reserve, 0.01 * args.budget)
     if args.method != "rl":
         rl_only = (("--checkpoint", args.checkpoint), ("--finetune-steps", args.finetune_steps),
                    ("--controller", args.controller), ("--threads", args.threads))  # fmt: skip
@@ -299,6 +293,14 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError("--grid does not go with --finetune-steps (write the grid into a .plc and give that)")
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
+    if args.finetune_steps and (args.budget is not None or args.moves is not None):
+        raise CommandError("--finetune-steps goes without --budget and --moves (those run learned annealing)")
+    design = _load(args)
+    # --budget bounds the whole command: what loading took, and a reserve for writing, come off it.
+    budget = None
+    if args.budget is not None:
+        reserve = min(WRITE_RESERVE_S, 0.05 * args.budget)
+        budget = max(args.budget - (time.perf_counter() - started) - reserve, 0.01 * args.budget)
     shown = [-1]
 
     def progress(fraction: float, best: float) -> None:
@@ -312,8 +314,6 @@ def _place(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads or 1)
     try:
         if args.method == "rl" and (args.budget is not None or args.moves is not None):
-            if args.finetune_steps:
-                raise CommandError("--finetune-steps goes without --budget and --moves (those run learned annealing)")
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
 
             result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,

@@ -147,6 +147,9 @@ def choose_grid(
     xs, ys = np.empty(movable.size), np.empty(movable.size)
     touch = TOUCH * max(floorplan.width, floorplan.height)
     grids = candidate_grids(floorplan, settings)
+    if movable.size == 0 and grids:  # nothing to tile: the fewest cells
+        cols, rows = grids[0]
+        return GridChoice(cols, rows, 3.0, 1.0, 0.0, 0.0, len(grids), 1, time.perf_counter() - started)
     scored = []  # (score, cols, rows, empty, waste_x, waste_y)
     waste_x: dict[int, float] = {}
     waste_y: dict[int, float] = {}
@@ -159,9 +162,6 @@ def choose_grid(
         cover = np.zeros((rows, cols))
         packed_boxes = obstacle_boxes(floorplan, xs, ys, widths, heights)[: movable.size]
         add_cover(np.concatenate([fixed, packed_boxes]), cell_w, cell_h, cols, rows, cover)
-        if movable.size == 0:
-            scored.append((3.0, cols, rows, 1.0, 0.0, 0.0))
-            break
         if cols not in waste_x:
             waste_x[cols] = side_by_side_waste(widths + settings.spacing, cell_w)
         if rows not in waste_y:
