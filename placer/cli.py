@@ -428,8 +428,10 @@ def _load_gridded(
     except ValueError as error:
         raise CommandError(f"{design.source}: {error} (--grid COLSxROWS)") from None
     if choice is not None:
+        named = Path(source or args.design)  # a file: its .plc beside it was looked for (a folder has its own names)
+        looked = f" (looked for {netlists.plc_beside(named)})" if named.is_file() and args.plc is None else ""
         print(
-            f"placer: {design.source} has no .plc giving a grid (looked for {netlists.plc_beside(design.source)}); "
+            f"placer: {design.source} has no .plc giving a grid{looked}; "
             f"chose {choice.cols} x {choice.rows} in {choice.seconds:.1f} s (--grid to set one)",
             file=sys.stderr,
         )
