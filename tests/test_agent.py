@@ -6,6 +6,7 @@ import dataclasses
 import json
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -126,6 +127,32 @@ def test_resume_continues_from_the_newest_checkpoint_with_its_state(tiny_run, tm
     longer = MaskablePPO.load(train(["toy_macro_stdcell"], 128, copy, TINY, resume=True, progress_bar=False))
     assert longer.num_timesteps == 128
     assert json.loads((copy / "run.json").read_text())["resumed_from"] == "step_64.zip"
+
+
+TINY_ARGS = ["--envs", "1", "--max-grid", "32", "--n-steps", "32", "--batch-size", "32", "--epochs", "1",
+             "--checkpoint-every", "64", "--fd", "circuit_training", "--device", "cpu", "--no-progress"]  # fmt: skip
+
+
+def test_a_killed_pretraining_resumed_ends_as_the_run_that_never_stopped(tmp_path):
+    args = ["pretrain", "--designs", "toy_macro_stdcell", "synthetic:3", "--timesteps", "512", *TINY_ARGS]
+    script = Path(__file__).resolve().parents[1] / "train.py"
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(script), *args, "--out", str(killed)], stderr=subprocess.DEVNULL)
+    try:
+        while latest_checkpoint(killed) is None and process.poll() is None:
+            time.sleep(0.01)
+    finally:
+        process.kill()
+        process.wait()
+    assert not (killed / "final.zip").exists(), "killed before the end"
+    assert train_cli.main([*args, "--out", str(killed), "--resume"]) == 0
+    assert train_cli.main([*args, "--out", str(tmp_path / "whole")]) == 0
+    resumed = MaskablePPO.load(killed / "final.zip", device="cpu")
+    whole = MaskablePPO.load(tmp_path / "whole" / "final.zip", device="cpu")
+    assert json.loads((killed / "run.json").read_text())["resumed_from"] is not None
+    assert (resumed.num_timesteps, resumed._n_updates) == (whole.num_timesteps, whole._n_updates) == (512, 16)
+    for (name, a), b in zip(whole.policy.state_dict().items(), resumed.policy.state_dict().values(), strict=True):
+        assert th.equal(a, b), name
 
 
 def test_weights_load_into_a_policy_for_another_map_size(tiny_run):

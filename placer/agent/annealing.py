@@ -140,7 +140,8 @@ def train_controller(
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
             stop = [] if seconds is None else [WallClock(seconds)]
-            callback = CallbackList([Checkpoints(run, settings.checkpoint_every), *stop])
+            checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
+            callback = CallbackList([checkpoints, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
                         progress_bar=progress_bar)  # fmt: skip
         final = run / "final.zip"

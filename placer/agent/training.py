@@ -3,7 +3,9 @@
 A run folder holds ``run.json`` (what was asked), ``checkpoints/step_<N>.zip`` (written
 atomically every ``checkpoint_every`` steps), ``tb/`` (TensorBoard logs) and, at the end,
 ``final.zip``. Asked to resume, a run continues from its newest checkpoint, with the policy,
-the optimizer state and the step count it had, up to the same total of steps.
+the optimizer state and the step count it had, up to the same total of steps; from a
+checkpoint taken on the run's schedule it goes on exactly as the run would have
+(:class:`Checkpoints`).
 
 The policy network is fully convolutional, so weights trained with one map size load into a
 policy for another (:func:`load_policy`); that is how a checkpoint serves designs of any grid.
@@ -22,10 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch as th
 from sb3_contrib import MaskablePPO
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from envs import MacroPlacementEnv, MultiDesignEnv
@@ -154,31 +159,52 @@ def save_atomically(model: MaskablePPO, path: Path) -> None:
 
 
 class Checkpoints(BaseCallback):
-    """Saves ``checkpoints/step_<N>.zip`` once ``every`` steps have passed, each right after an update.
+    """Saves ``checkpoints/step_<N>.zip`` once ``every`` steps have passed; a run resumed from one goes on exactly.
 
-    A checkpoint is taken as a rollout starts, so it holds every update of the steps it
-    counts (one taken during a rollout would count that rollout's steps without its update,
-    and a run resumed from it would skip the update).
+    A checkpoint is taken as a rollout starts, right after an update, so it holds every update
+    of the steps it counts. There the run restarts: the random generators are seeded from
+    ``(seed, N)`` and the environments reseeded and reset (the episodes under way are cut, at
+    most one per environment per checkpoint). A run resumed from the checkpoint (``resumed``)
+    restarts the same way before its first rollout, so it collects the same episodes and makes
+    the same updates as the run that never stopped.
     """
 
-    def __init__(self, run: Path, every: int) -> None:
+    def __init__(self, run: Path, every: int, seed: int, *, resumed: bool = False) -> None:
         super().__init__()
-        self.run, self.every = run, every
+        self.run, self.every, self.seed, self.resumed = run, every, seed, resumed
         self.last = 0
 
     def _on_training_start(self) -> None:
         self.last = self.model.num_timesteps
+        if self.resumed:
+            restart(self.model, self.seed)
 
     def _on_rollout_start(self) -> None:
         if self.model.num_timesteps - self.last >= self.every:
             self.last = self.model.num_timesteps
-            save_atomically(self.model, self.run / "checkpoints" / f"step_{self.model.num_timesteps}.zip")
+            restart(self.model, self.seed)
+            self._save()
 
     def _on_training_end(self) -> None:  # after the last update
-        self._on_rollout_start()
+        if self.model.num_timesteps > self.last:
+            self._save()
+
+    def _save(self) -> None:
+        save_atomically(self.model, self.run / "checkpoints" / f"step_{self.model.num_timesteps}.zip")
 
     def _on_step(self) -> bool:
         return True
+
+
+def restart(model: BaseAlgorithm, seed: int) -> None:
+    """Seed ``model``'s random generators and environments from ``(seed, steps so far)`` and reset them."""
+    steps = model.num_timesteps
+    seeded = int(np.random.SeedSequence([seed, steps]).generate_state(1)[0] >> 1)
+    set_random_seed(seeded, using_cuda=model.device.type == "cuda")
+    env = model.get_env()
+    env.seed(seeded)
+    model._last_obs = env.reset()
+    model._last_episode_starts = np.ones(env.num_envs, dtype=bool)
 
 
 class BestEpisode(BaseCallback):
@@ -281,7 +307,8 @@ def train(
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
             stop = [] if seconds is None else [WallClock(seconds)]
-            callback = CallbackList([Checkpoints(run, settings.checkpoint_every), *callbacks, *stop])
+            checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
+            callback = CallbackList([checkpoints, *callbacks, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
                         progress_bar=progress_bar)  # fmt: skip
         final = run / "final.zip"
