@@ -24,7 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from netlists.errors import NetlistFormatError
-from netlists.model import ORIENTATION_CODES, CoreRow, Design, Floorplan, Netlist, NodeKind, Orientation, Placement
+from netlists.model import (
+    MAX_MAGNITUDE,
+    ORIENTATION_CODES,
+    CoreRow,
+    Design,
+    Floorplan,
+    Netlist,
+    NodeKind,
+    Orientation,
+    Placement,
+)
 from netlists.protobuf import format_number
 from netlists.textio import atomic_write, read_text
 
@@ -57,6 +67,8 @@ class _Lines:
             raise self.fail(number, f"{what}: {text!r} is not a number") from None
         if not np.isfinite(value):
             raise self.fail(number, f"{what} must be finite, got {text!r}")
+        if abs(value) > MAX_MAGNITUDE:
+            raise self.fail(number, f"{what} is {value:g}, beyond the {MAX_MAGNITUDE:g} any design needs")
         return value
 
 

@@ -361,6 +361,9 @@ DEFAULT_GRID = 10
 DEFAULT_UTILIZATION = 0.6  # canvas side = sqrt(macro area / utilisation) when nothing is given
 
 
+MAX_MAGNITUDE = 1e12  # the largest length, coordinate or weight the readers take
+"""A die is under 1e5 microns across; numbers far beyond it are corrupt, and the cost's sums and
+products of them could overflow to a score that is not finite."""
 MAX_GRID_CELLS = 1 << 22
 """The most cells a placement or congestion grid may have (2048 x 2048; Circuit Training's are 128 x 128 at most)."""
 

@@ -28,6 +28,7 @@ import numpy as np
 from netlists.errors import NetlistFormatError
 from netlists.model import (
     DEFAULT_GRID,
+    MAX_MAGNITUDE,
     ORIENTATION_CODES,
     Blockage,
     Design,
@@ -134,6 +135,10 @@ def parse_plc(path: str | Path) -> PlcFile:
             raise NetlistFormatError(path, number, f"fixed flag must be 0 or 1, got {fields[4]!r}")
         if not (np.isfinite(x) and np.isfinite(y)):
             raise NetlistFormatError(path, number, f"coordinates must be finite, got {x} {y}")
+        if max(abs(x), abs(y)) > MAX_MAGNITUDE:
+            raise NetlistFormatError(
+                path, number, f"coordinates {x:g} {y:g} are beyond the {MAX_MAGNITUDE:g} any design needs"
+            )
         if index in seen:
             raise NetlistFormatError(path, number, f"node index {index} is placed twice (first on line {seen[index]})")
         seen[index] = number
@@ -178,6 +183,8 @@ def _number(path: Path, number: int, key: str, token: str) -> float:
         raise NetlistFormatError(path, number, f"{token[:20]!r} is not a number") from None
     if not math.isfinite(value):
         raise NetlistFormatError(path, number, f"{token[:20]!r} is not a finite number")
+    if abs(value) > MAX_MAGNITUDE:
+        raise NetlistFormatError(path, number, f"{token[:20]!r} is beyond the {MAX_MAGNITUDE:g} any design needs")
     if spec.whole and value != int(value):
         raise NetlistFormatError(path, number, f"{token[:20]!r} must be a whole number")
     if value < spec.low or (value == spec.low and not spec.closed):

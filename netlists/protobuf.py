@@ -22,7 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from netlists.errors import NetlistFormatError
-from netlists.model import ORIENTATION_CODES, Blockage, Netlist, NodeKind, Orientation, Placement
+from netlists.model import (
+    MAX_MAGNITUDE,
+    ORIENTATION_CODES,
+    Blockage,
+    Netlist,
+    NodeKind,
+    Orientation,
+    Placement,
+)
 from netlists.textio import atomic_write, line_at, read_text
 
 METADATA_NODE = "__metadata__"
@@ -193,6 +201,8 @@ def _build(
             raise fail(
                 entry, f'attr "{key}" must be a finite number' if key in entry.attrs else f'attr "{key}" missing'
             )
+        if abs(value) > MAX_MAGNITUDE:
+            raise fail(entry, f'attr "{key}" is {value:g}, beyond the {MAX_MAGNITUDE:g} any design needs')
         return value
 
     # Columns of nodes (macros, ports, std cells) and of pins, both in file order. Ports and

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -209,6 +210,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _cluster(args: argparse.Namespace) -> int:
     if not args.output.endswith((".pb.txt", ".pb.txt.gz")):
         raise CommandError(f"{args.output}: the output must be a .pb.txt or .pb.txt.gz file")
+    _check_output(args.output)
     design = _load(args, args.netlist)
     if design.netlist.count(NodeKind.STD_CELL) == 0:
         raise CommandError(f"{design.source}: no std cells to cluster")
@@ -234,6 +236,7 @@ def _cluster(args: argparse.Namespace) -> int:
 def _fd(args: argparse.Namespace) -> int:
     if not args.output.endswith(".plc"):
         raise CommandError(f"{args.output}: placer fd writes a .plc; name the output *.plc")
+    _check_output(args.output)
     design = _load(args)
     nl, fp = design.netlist, design.floorplan
     soft = movable_soft_macros(nl, design.placement)
@@ -261,24 +264,39 @@ def _fd(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_output_folder(path: str) -> Path:
-    """``-o`` must be a folder (or not exist yet) in a writable place: checked before any work."""
+NAME_BYTES = 200  # an output's name, leaving room for the temporary name beside it (the OS allows 255)
+
+
+def _check_output(path: str, *, folder: bool = False) -> Path:
+    """``-o``: a file (or a ``folder``) that can be made or replaced there, checked before any work."""
     out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"{out}: exists and is not a folder")
-    parent = out.parent if str(out.parent) else Path(".")
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not os.access(out if out.exists() else parent, os.W_OK):
+    if len(out.name.encode()) > NAME_BYTES:
+        raise CommandError(f"{str(out)[:80]}...: the name is too long (at most {NAME_BYTES} bytes)")
+    if len(str(out.absolute()).encode()) > os.pathconf("/", "PC_PATH_MAX") - NAME_BYTES:
+        raise CommandError(f"{str(out)[:80]}...: the path is too long")
+    if out.exists() and out.is_dir() != folder:
+        raise CommandError(f"{out}: exists and is {'not ' if folder else ''}a folder")
+    place = out.parent if str(out.parent) else Path(".")
+    while not place.exists() and place != place.parent:  # folders that do not exist yet are made
+        place = place.parent
+    if not place.is_dir():
+        raise CommandError(f"{out}: {place} is not a folder")
+    if not os.access(out if out.exists() else place, os.W_OK):
         raise CommandError(f"{out}: cannot write there")
-    if len(out.name.encode()) > 200:
-        raise CommandError(f"{out}: the folder name is too long")
     return out
+
+
+def _check_model_file(option: str, path: str | None) -> None:
+    """A ``--checkpoint`` or ``--controller`` must be a saved model (a zip archive), checked before loading."""
+    if path is not None and Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise CommandError(f"{option} {path}: not a saved model (expected the .zip that train.py writes)")
 
 
 def _place(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    out = _check_output_folder(args.output)
+    out = _check_output(args.output, folder=True)
+    _check_model_file("--checkpoint", args.checkpoint)
+    _check_model_file("--controller", args.controller)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
     if args.method != "rl":
@@ -364,6 +382,7 @@ def _place(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from placer import plot  # matplotlib only for this command
 
+    _check_output(args.output)
     design = _load(args)
     nl, fp = design.netlist, design.floorplan
     name = f"{nl.name} ({Path(design.plc_source).name if design.plc_source else 'netlist locations'})"
@@ -607,6 +626,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `placer info X | head`: the reader left, which is not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as error:  # the system refused a file (a name too long, a full disk): one line too
+        name = str(error.filename or "")
+        shown = f"{name[:80]}...: " if len(name) > 80 else f"{name}: " if name else ""
+        print(f"placer: error: {shown}{error.strerror or error}", file=sys.stderr)
+        return 2
     finally:
         if in_main and previous is not None:
             signal.signal(signal.SIGTERM, previous)
