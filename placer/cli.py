@@ -19,7 +19,6 @@ import signal
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
 from netlists.textio import atomic_folder
 from placer.analytic import AnalyticSettings, place_analytic
+from placer.arguments import OneLineParser, finite, saved_model, whole
 from placer.baselines import METHODS, PackingError, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
@@ -40,45 +40,6 @@ from placer.raster import layout_image
 
 class CommandError(Exception):
     """A problem with the command's input, printed as one line."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (``prog: error: ...``) and exit status 2."""
-
-    def error(self, message: str):  # noqa: D102 (argparse's)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def whole(low: int):
-    """An argparse type: a whole number ``>= low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {value}")
-        return value
-
-    return parse
-
-
-def finite(low: float, closed: bool = True):
-    """An argparse type: a finite number ``>= low`` (``> low`` unless ``closed``)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(value) or value < low or (value == low and not closed):
-            raise argparse.ArgumentTypeError(
-                f"expected a finite number {'>=' if closed else '>'} {low:g}, got {text!r}"
-            )
-        return value
-
-    return parse
 
 
 def to_json(value: object, **options) -> str:
@@ -286,17 +247,9 @@ def _check_output(path: str, *, folder: bool = False) -> Path:
     return out
 
 
-def _check_model_file(option: str, path: str | None) -> None:
-    """A ``--checkpoint`` or ``--controller`` must be a saved model (a zip archive), checked before loading."""
-    if path is not None and Path(path).is_file() and not zipfile.is_zipfile(path):
-        raise CommandError(f"{option} {path}: not a saved model (expected the .zip that train.py writes)")
-
-
 def _place(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = _check_output(args.output, folder=True)
-    _check_model_file("--checkpoint", args.checkpoint)
-    _check_model_file("--controller", args.controller)
     if args.budget is not None and args.budget <= 0 or args.moves is not None and args.moves <= 0:
         raise CommandError("--budget and --moves must be positive")
     if args.method != "rl":
@@ -568,14 +521,18 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("design", metavar="DESIGN")
     _add_plc_options(placing, "placement file with the floorplan, fixed macros and ports (default: own)")
     placing.add_argument("--method", choices=(*METHODS, "rl"), default="rl", help="default: rl, zero-shot")
-    placing.add_argument("--checkpoint", help="policy for --method rl (default: the bundled pretrained one)")
+    placing.add_argument(
+        "--checkpoint", type=saved_model, help="policy for --method rl (default: the bundled pretrained one)"
+    )
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")
     placing.add_argument("--budget", type=finite(0.0, closed=False), metavar="SECONDS",
                          help="sa: wall-clock budget (default 60); rl: zero-shot, then learned annealing "
                          "for the rest")  # fmt: skip
     placing.add_argument("--moves", type=whole(1), help="annealing budget in moves (sa, rl; repeatable with --seed)")
-    placing.add_argument("--controller", help="rl: annealing controller (default: the bundled one; train.py anneal)")
+    placing.add_argument(
+        "--controller", type=saved_model, help="rl: annealing controller (default: the bundled one; train.py anneal)"
+    )
     placing.add_argument("--seed", type=whole(0), default=0)
     placing.add_argument(
         "--threads",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -133,17 +135,24 @@ TINY_ARGS = ["--envs", "1", "--max-grid", "32", "--n-steps", "32", "--batch-size
              "--checkpoint-every", "64", "--fd", "circuit_training", "--device", "cpu", "--no-progress"]  # fmt: skip
 
 
-def test_a_killed_pretraining_resumed_ends_as_the_run_that_never_stopped(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_pretraining_resumed_ends_as_the_run_that_never_stopped(tmp_path, how):
     args = ["pretrain", "--designs", "toy_macro_stdcell", "synthetic:3", "--timesteps", "512", *TINY_ARGS]
     script = Path(__file__).resolve().parents[1] / "train.py"
     killed = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, str(script), *args, "--out", str(killed)], stderr=subprocess.DEVNULL)
+    same_threads = {**os.environ, "OMP_NUM_THREADS": str(th.get_num_threads())}  # as the runs in this process
+    process = subprocess.Popen([sys.executable, str(script), *args, "--out", str(killed)], stderr=subprocess.PIPE,
+                               text=True, env=same_threads)  # fmt: skip
     try:
         while latest_checkpoint(killed) is None and process.poll() is None:
             time.sleep(0.01)
     finally:
-        process.kill()
-        process.wait()
+        process.send_signal(how)
+        _, err = process.communicate(timeout=60)
+    if how == signal.SIGINT:  # Ctrl-C: one line that says how to go on, no traceback
+        assert process.returncode == 130 and err.strip().splitlines() == [
+            f"train.py: interrupted; continue with --resume (the newest checkpoint in {killed})"
+        ]
     assert not (killed / "final.zip").exists(), "killed before the end"
     assert train_cli.main([*args, "--out", str(killed), "--resume"]) == 0
     assert train_cli.main([*args, "--out", str(tmp_path / "whole")]) == 0

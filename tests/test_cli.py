@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import zipfile
 
 import matplotlib.image
 import pytest
@@ -329,7 +330,10 @@ def test_version_comes_from_the_package_metadata(capsys):
         (["--method", "rl", "--controller", "c.zip"], "--controller goes with --method rl and --budget"),
     ],
 )
-def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp_path, capsys):
+def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("x.zip", "c.zip"):  # models that exist, so the combination is what is refused
+        zipfile.ZipFile(name, "w").close()
     assert main(["place", "toy_macro_stdcell", *extra, "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()

@@ -19,25 +19,26 @@ import reference_cost
 from test_fuzz import corrupt
 
 import netlists
+from placer.agent import cli as train_cli
 from placer.cli import main
 
 CASES = 40  # random corruptions per file kind
 
 
-def command(argv: list[str], capsys) -> tuple[int, str, str]:
-    """Run ``placer argv`` in this process: its exit status, stdout and stderr."""
+def command(argv: list[str], capsys, entry=main) -> tuple[int, str, str]:
+    """Run ``placer argv`` (or another command line's ``entry``) in this process: exit status, stdout, stderr."""
     try:
-        code = main(argv)
+        code = entry(argv)
     except SystemExit as stop:
         code = stop.code
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def assert_refused(code: int, err: str) -> None:
+def assert_refused(code: int, err: str, prog: str = "placer") -> None:
     lines = err.strip().splitlines()
     assert code == 2, f"exit {code}: {err!r}"
-    assert len(lines) == 1 and lines[0].startswith("placer") and "error: " in lines[0], err
+    assert len(lines) == 1 and lines[0].startswith(prog) and "error: " in lines[0], err
 
 
 def assert_refused_or_scored(code: int, out: str, err: str, folder, plc=None) -> None:
@@ -296,6 +297,41 @@ def test_a_bad_argument(tmp_path, capsys, monkeypatch, argv):
     monkeypatch.chdir(tmp_path)
     code, _, err = command(argv, capsys)
     assert_refused(code, err)
+    nothing_written(tmp_path, set())
+
+
+PRETRAIN = ["pretrain", "--designs", "toy_macro_stdcell", "--timesteps", "64", "--out", "run"]
+FINETUNE = ["finetune", "--design", "toy_macro_stdcell", "--timesteps", "64", "--out", "run"]
+ANNEAL = ["anneal", "--designs", "toy_macro_stdcell", "--timesteps", "8", "--out", "run"]
+TRAIN_OPTIONS = [  # train.py: (command and its other arguments, option, values it refuses)
+    (PRETRAIN, "--timesteps", ["0", "-10", "x", "1e3"]),
+    (PRETRAIN, "--envs", ["0", "x"]),
+    (PRETRAIN, "--max-grid", ["4", "x"]),
+    (PRETRAIN, "--lr", ["0", "nan", "-1e-3"]),
+    (PRETRAIN, "--batch-size", ["0"]),
+    (PRETRAIN, "--seed", ["-1"]),
+    (PRETRAIN, "--minutes", ["-1", "nan"]),
+    (PRETRAIN, "--ent-coef", ["-0.1", "inf"]),
+    (PRETRAIN, "--n-steps", ["0"]),
+    (PRETRAIN, "--epochs", ["0"]),
+    (PRETRAIN, "--checkpoint-every", ["0"]),
+    (PRETRAIN, "--designs", ["nosuch", "synthetic:x"]),
+    (PRETRAIN, "--reward", ["sparse"]),
+    (FINETUNE, "--from", ["missing.zip", __file__]),  # no file; a file that is no saved model
+    (ANNEAL, "--max-moves", ["0"]),
+    (ANNEAL, "--lr", ["0"]),
+]
+
+
+@pytest.mark.parametrize(
+    "argv", [[*base, option, value] for base, option, values in TRAIN_OPTIONS for value in values], ids=" ".join
+)
+def test_a_bad_training_argument(tmp_path, capsys, monkeypatch, argv):
+    monkeypatch.chdir(tmp_path)
+    if argv[0] == "finetune" and "--from" not in argv[-2:]:
+        argv = [*argv, "--from", "missing.zip"]
+    code, _, err = command(argv, capsys, train_cli.main)
+    assert_refused(code, err, "train.py")
     nothing_written(tmp_path, set())
 
 

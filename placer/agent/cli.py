@@ -36,7 +36,9 @@ from netlists import synthetic
 from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.imitation import clone, collect
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
+from placer.arguments import OneLineParser, finite, saved_model, whole
 
+POSITIVE = finite(0, closed=False)
 IMITATE_LR, IMITATE_BATCH = 1e-3, 128  # cloning is supervised: a larger step and smaller batches than PPO's
 
 
@@ -54,67 +56,67 @@ def expand(designs: Sequence[str]) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``train.py``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="train.py", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     pretrain = commands.add_parser("pretrain", help="train a policy across many designs")
     pretrain.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
-    pretrain.add_argument("--from", dest="start_from", metavar="CHECKPOINT", help="start from these weights")
+    pretrain.add_argument(
+        "--from", dest="start_from", type=saved_model, metavar="CHECKPOINT", help="start from these weights"
+    )
     finetune = commands.add_parser("finetune", help="continue training a policy on one design")
-    finetune.add_argument("--from", dest="start_from", required=True, metavar="CHECKPOINT")
+    finetune.add_argument("--from", dest="start_from", type=saved_model, required=True, metavar="CHECKPOINT")
     finetune.add_argument("--design", required=True)
     finetune.add_argument("--plc", help="placement file giving the design's floorplan (default: its own)")
     imitate = commands.add_parser("imitate", help="clone greedy / annealing demonstrations into a policy")
     imitate.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
-    imitate.add_argument("--anneal-seconds", type=float, default=4.0, help="annealing budget per design")
-    imitate.add_argument("--epochs", type=int, default=12, help="passes over the demonstrations")
+    imitate.add_argument("--anneal-seconds", type=POSITIVE, default=4.0, help="annealing budget per design")
+    imitate.add_argument("--epochs", type=whole(1), default=12, help="passes over the demonstrations")
     defaults = TrainSettings()
     for command in (pretrain, finetune, imitate):
         command.add_argument("--out", required=True, metavar="RUN_DIR")
         command.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
-        command.add_argument("--envs", type=int, default=defaults.n_envs, help="parallel environments (processes)")
-        command.add_argument("--max-grid", type=int, default=defaults.max_grid, help="map side (multiple of 8)")
+        command.add_argument("--envs", type=whole(1), default=defaults.n_envs, help="parallel environments (processes)")
+        command.add_argument("--max-grid", type=whole(8), default=defaults.max_grid, help="map side (multiple of 8)")
         command.add_argument("--reward", choices=("terminal", "dense"),
                              help=f"default {defaults.reward}; finetune: {FINETUNE_DEFAULTS['reward']}")  # fmt: skip
         command.add_argument("--fd", choices=("electrostatic", "circuit_training"), default=defaults.fd_schedule)
-        command.add_argument("--lr", type=float, help=f"Adam step size (default {defaults.learning_rate:g}; "
+        command.add_argument("--lr", type=POSITIVE, help=f"Adam step size (default {defaults.learning_rate:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
-        command.add_argument("--batch-size", type=int, help=f"minibatch (default {defaults.batch_size}; "
+        command.add_argument("--batch-size", type=whole(1), help=f"minibatch (default {defaults.batch_size}; "
                              f"imitate: {IMITATE_BATCH})")  # fmt: skip
-        command.add_argument("--seed", type=int, default=defaults.seed)
+        command.add_argument("--seed", type=whole(0), default=defaults.seed)
         command.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
         command.add_argument("--no-progress", action="store_true", help="no progress bar")
     for command in (pretrain, finetune):
-        command.add_argument("--timesteps", type=int, required=True, help="environment steps in all")
-        command.add_argument("--minutes", type=float, help="stop training after this long, if sooner")
-        command.add_argument("--ent-coef", type=float, help=f"entropy bonus (default {defaults.ent_coef:g}; "
+        command.add_argument("--timesteps", type=whole(1), required=True, help="environment steps in all")
+        command.add_argument("--minutes", type=finite(0), help="stop training after this long, if sooner")
+        command.add_argument("--ent-coef", type=finite(0), help=f"entropy bonus (default {defaults.ent_coef:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['ent_coef']:g})")  # fmt: skip
-        command.add_argument("--n-steps", type=int, default=defaults.n_steps, help="steps per env per update")
-        command.add_argument("--epochs", type=int, default=defaults.n_epochs, help="passes over each rollout")
-        command.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
+        command.add_argument("--n-steps", type=whole(1), default=defaults.n_steps, help="steps per env per update")
+        command.add_argument("--epochs", type=whole(1), default=defaults.n_epochs, help="passes over each rollout")
+        command.add_argument("--checkpoint-every", type=whole(1), default=defaults.checkpoint_every)
     control = ControllerSettings()
     steer = commands.add_parser("anneal", help="train the controller of learned annealing across designs",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
     steer.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
     steer.add_argument("--out", required=True, metavar="RUN_DIR")
-    steer.add_argument("--timesteps", type=int, required=True, help="blocks of annealing in all")
-    steer.add_argument("--minutes", type=float, help="stop training after this long, if sooner")
+    steer.add_argument("--timesteps", type=whole(1), required=True, help="blocks of annealing in all")
+    steer.add_argument("--minutes", type=finite(0), help="stop training after this long, if sooner")
     steer.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
-    steer.add_argument("--envs", type=int, default=control.n_envs, help="parallel environments (processes)")
-    steer.add_argument("--moves-per-node", type=float, nargs=2, default=control.moves_per_node, metavar=("LOW", "HIGH"),
-                       help="range of a training run's moves per movable macro")  # fmt: skip
-    steer.add_argument("--max-moves", type=int, default=control.max_moves, help="cap on a training run's moves")
-    steer.add_argument("--lr", type=float, default=control.learning_rate, help="Adam step size")
-    steer.add_argument("--n-steps", type=int, default=control.n_steps, help="blocks per env per update")
-    steer.add_argument("--checkpoint-every", type=int, default=control.checkpoint_every)
-    steer.add_argument("--seed", type=int, default=control.seed)
+    steer.add_argument("--envs", type=whole(1), default=control.n_envs, help="parallel environments (processes)")
+    steer.add_argument("--moves-per-node", type=POSITIVE, nargs=2, default=control.moves_per_node,
+                       metavar=("LOW", "HIGH"), help="range of a training run's moves per movable macro")  # fmt: skip
+    steer.add_argument("--max-moves", type=whole(1), default=control.max_moves, help="cap on a training run's moves")
+    steer.add_argument("--lr", type=POSITIVE, default=control.learning_rate, help="Adam step size")
+    steer.add_argument("--n-steps", type=whole(1), default=control.n_steps, help="blocks per env per update")
+    steer.add_argument("--checkpoint-every", type=whole(1), default=control.checkpoint_every)
+    steer.add_argument("--seed", type=whole(0), default=control.seed)
     steer.add_argument("--device", default=control.device, help="auto, cpu or cuda")
     steer.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
 def _anneal(args: argparse.Namespace) -> Path:
-    if args.envs < 1 or args.timesteps < 1:
-        raise ValueError("--envs and --timesteps must be positive")
     settings = ControllerSettings(n_envs=args.envs, moves_per_node=tuple(args.moves_per_node), max_moves=args.max_moves,
                                   learning_rate=args.lr, n_steps=args.n_steps, checkpoint_every=args.checkpoint_every,
                                   seed=args.seed, device=args.device)  # fmt: skip
@@ -124,17 +126,24 @@ def _anneal(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``train.py``; returns the exit status."""
+    """Run ``train.py``; returns the exit status: 2 for bad input (one line), 130 when interrupted."""
     args = build_parser().parse_args(argv)
+    try:
+        final = _run(args)
+    except (ValueError, OSError) as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"train.py: interrupted; continue with --resume (the newest checkpoint in {args.out})", file=sys.stderr)
+        return 130
+    print(f"wrote {final}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> Path:
     if args.command == "anneal":
         th.set_num_threads(1)  # a small MLP: one thread per process, the cores go to the annealing workers
-        try:
-            final = _anneal(args)
-        except (ValueError, FileNotFoundError) as error:
-            print(f"train.py: error: {error}", file=sys.stderr)
-            return 2
-        print(f"wrote {final}")
-        return 0
+        return _anneal(args)
     imitating = args.command == "imitate"
     defaults = TrainSettings()
     if args.command == "finetune":
@@ -148,22 +157,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         **({} if imitating else dict(ent_coef=_given(args.ent_coef, defaults.ent_coef), n_steps=args.n_steps,
                                      n_epochs=args.epochs, checkpoint_every=args.checkpoint_every)),
     )  # fmt: skip
-    try:
-        if imitating:
-            final = _imitate(args, settings)
-        else:
-            if args.command == "pretrain":
-                designs, extra = expand(args.designs), {}
-            else:
-                designs, extra = [args.design], {"plc": args.plc} if args.plc else {}
-            final = train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
-                          progress_bar=not args.no_progress, env_extra=extra,
-                          seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
-    except (ValueError, FileNotFoundError) as error:
-        print(f"train.py: error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {final}")
-    return 0
+    if imitating:
+        return _imitate(args, settings)
+    if args.command == "pretrain":
+        designs, extra = expand(args.designs), {}
+    else:
+        designs, extra = [args.design], {"plc": args.plc} if args.plc else {}
+    return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
+                 progress_bar=not args.no_progress, env_extra=extra,
+                 seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
 
 
 def _given(value, default):

@@ -166,7 +166,8 @@ class Checkpoints(BaseCallback):
     ``(seed, N)`` and the environments reseeded and reset (the episodes under way are cut, at
     most one per environment per checkpoint). A run resumed from the checkpoint (``resumed``)
     restarts the same way before its first rollout, so it collects the same episodes and makes
-    the same updates as the run that never stopped.
+    the same updates as the run that never stopped (with the same number of torch threads:
+    sums split across another number of threads may round differently).
     """
 
     def __init__(self, run: Path, every: int, seed: int, *, resumed: bool = False) -> None:
