@@ -9,7 +9,6 @@ in the N orientation.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -364,6 +363,7 @@ DEFAULT_UTILIZATION = 0.6  # canvas side = sqrt(macro area / utilisation) when n
 MAX_MAGNITUDE = 1e12  # the largest length, coordinate or weight the readers take
 """A die is under 1e5 microns across; numbers far beyond it are corrupt, and the cost's sums and
 products of them could overflow to a score that is not finite."""
+MIN_CANVAS = 1e-3  # microns: a nanometre, below any real cell (smaller sizes make the costs overflow)
 MAX_GRID_CELLS = 1 << 22
 """The most cells a placement or congestion grid may have (2048 x 2048; Circuit Training's are 128 x 128 at most)."""
 
@@ -406,8 +406,11 @@ class Floorplan:
     core_rows: tuple[CoreRow, ...] = ()
 
     def __post_init__(self) -> None:
-        if not (0 < self.width < math.inf and 0 < self.height < math.inf):
-            raise ValueError(f"canvas must have a positive finite size, got {self.width} x {self.height}")
+        if not (MIN_CANVAS <= self.width <= MAX_MAGNITUDE and MIN_CANVAS <= self.height <= MAX_MAGNITUDE):
+            raise ValueError(
+                f"canvas must be {MIN_CANVAS:g} to {MAX_MAGNITUDE:g} microns on each side, "
+                f"got {self.width} x {self.height}"
+            )
         if self.cols < 1 or self.rows < 1:
             raise ValueError(f"grid must have at least one cell, got {self.cols} x {self.rows}")
         for what, cols, rows in (("grid", self.cols, self.rows), ("congestion grid", self.congestion_cols,

@@ -149,8 +149,9 @@ def _eval(args: argparse.Namespace) -> int:
         raise CommandError(f"{design.plc_source or design.source}: {error}") from None
     result = {"design": design.netlist.name, "plc_file": design.plc_source or None, **report.as_dict()}
     result["recorded_costs"] = design.recorded_costs
+    text = to_json(result)  # a cost that is not finite is refused in either form
     if args.json:
-        print(to_json(result))
+        print(text)
         return 0
     print(f"design      {result['design']}")
     print(f"placement   {result['plc_file'] or 'from the netlist file'}")
@@ -218,6 +219,7 @@ def _fd(args: argparse.Namespace) -> int:
     if nl.count(NodeKind.STD_CELL) == 0:  # the proxy cost is defined on clustered netlists
         report = CostModel(nl, fp).evaluate(placement)
         costs = report.header_costs()
+        to_json(costs)  # refuses a cost that is not finite before it is written
         print(f"proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
               f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f})")  # fmt: skip
     netlists.write_plc(placed, args.output, costs=costs)

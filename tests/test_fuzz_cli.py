@@ -131,6 +131,8 @@ OUT_OF_RANGE = [
     ("# Columns : 2  Rows : 2", "# Columns : 100000  Rows : 100000"),
     ("# Width : 500.000  Height : 500.000", "# Width : 0  Height : 500.000"),
     ("# Width : 500.000  Height : 500.000", "# Width : 500.000  Height : -500"),
+    ("# Width : 500.000  Height : 500.000", "# Width : 1e-320  Height : 1e-320"),
+    ("# Width : 500.000  Height : 500.000", "# Width : 1e-300  Height : 500.000"),
     ("# Routes per micron, hor : 70.33 ver : 74.51", "# Routes per micron, hor : 0 ver : 74.51"),
     ("# Routes per micron, hor : 70.33 ver : 74.51", "# Routes per micron, hor : 70.33 ver : -74.51"),
     ("# Routes used by macros, hor : 51.79  ver : 51.79", "# Routes used by macros, hor : -1  ver : 51.79"),
