@@ -8,8 +8,33 @@ import zipfile
 from pathlib import Path
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that ends each option's text with its default, unless the text already names one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or "default" in text
+            or default is None
+            or default is False
+            or default == argparse.SUPPRESS
+        ):
+            return text
+        shown = " ".join(map(str, default)) if isinstance(default, (list, tuple)) else str(default)
+        return f"{text} (default: {shown.replace('%', '%%')})".lstrip()
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (``prog: error: ...``) and exit status 2."""
+    """An argument parser whose errors are one line (``prog: error: ...``) and exit status 2.
+
+    Its help shows every option's default (:class:`DefaultsShown`); its sub-command parsers are
+    of the same kind.
+    """
+
+    def __init__(self, *args, formatter_class: type = DefaultsShown, **kwargs) -> None:
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
     def error(self, message: str):  # noqa: D102 (argparse's)
         self.exit(2, f"{self.prog}: error: {message}\n")

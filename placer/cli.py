@@ -188,9 +188,17 @@ def _cluster(args: argparse.Namespace) -> int:
     plc = netlists.plc_beside(args.output)
     netlists.write_plc(clustered, plc, costs={})
     nl = clustered.netlist
-    print(f"{nl.count(NodeKind.SOFT_MACRO)} clusters from {design.netlist.count(NodeKind.STD_CELL)} std cells "
-          f"in {seconds:.1f} s; {nl.count(NodeKind.HARD_MACRO)} hard macros, {nl.count(NodeKind.PORT)} ports, "
-          f"{nl.n_nets} nets (weighted {format_number(nl.weighted_net_count)})")  # fmt: skip
+    summary = {"netlist": args.output, "plc_file": str(plc), "clusters": nl.count(NodeKind.SOFT_MACRO),
+               "std_cells": design.netlist.count(NodeKind.STD_CELL), "hard_macros": nl.count(NodeKind.HARD_MACRO),
+               "ports": nl.count(NodeKind.PORT), "nets": nl.n_nets, "weighted_nets": nl.weighted_net_count,
+               "grid_cols": clustered.floorplan.cols, "grid_rows": clustered.floorplan.rows,
+               "runtime_s": seconds}  # fmt: skip
+    if args.json:
+        print(to_json(summary))
+        return 0
+    print(f"{summary['clusters']} clusters from {summary['std_cells']} std cells in {seconds:.1f} s; "
+          f"{summary['hard_macros']} hard macros, {summary['ports']} ports, {nl.n_nets} nets "
+          f"(weighted {format_number(nl.weighted_net_count)})")  # fmt: skip
     print(f"wrote {args.output} and {plc}")
     return 0
 
@@ -215,14 +223,20 @@ def _fd(args: argparse.Namespace) -> int:
         what = f"{movable.size} {'std-cell clusters' if soft.size else 'std cells'} (analytic)"
     seconds = time.perf_counter() - start
     placed = dataclasses.replace(design, placement=placement)
-    costs = {}
+    costs, summary = {}, {"design": nl.name, "output": args.output, "engine": args.engine, "placed": what,
+                          "runtime_s": seconds}  # fmt: skip
     if nl.count(NodeKind.STD_CELL) == 0:  # the proxy cost is defined on clustered netlists
         report = CostModel(nl, fp).evaluate(placement)
         costs = report.header_costs()
-        to_json(costs)  # refuses a cost that is not finite before it is written
+        summary.update(report.as_dict())
+    text = to_json(summary)  # refuses a cost that is not finite before it is written
+    netlists.write_plc(placed, args.output, costs=costs)
+    if args.json:
+        print(text)
+        return 0
+    if costs:
         print(f"proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
               f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f})")  # fmt: skip
-    netlists.write_plc(placed, args.output, costs=costs)
     print(f"placed {what} in {seconds:.2f} s; wrote {args.output}")
     return 0
 
@@ -349,6 +363,10 @@ def _plot(args: argparse.Namespace) -> int:
         report = CostModel(nl, fp).evaluate(design.placement)
         figure = plot.density_map(report, fp) if args.what == "density" else plot.congestion_maps(report, fp)
     plot.save_figure(figure, args.output)
+    if args.json:
+        print(to_json({"design": nl.name, "plc_file": design.plc_source or None, "what": args.what,
+                       "output": args.output}))  # fmt: skip
+        return 0
     print(f"wrote {args.output}")
     return 0
 
@@ -496,7 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--bloat", type=finite(0.0, closed=False), default=2.0, help="soft macro area over its cells' area (default 2)"
     )
     cluster.add_argument("--no-coordinates", action="store_true", help="ignore cell locations in the netlist")
-    cluster.add_argument("--seed", type=whole(0), default=0)
+    cluster.add_argument("--json", action="store_true", help="print one JSON object")
+    cluster.add_argument("--seed", type=whole(0), default=0, help="seed of the partitioner")
     fd = commands.add_parser(
         "fd",
         help="place std-cell clusters (or the std cells of a flat netlist) around fixed macros",
@@ -507,9 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fd.add_argument("design", metavar="DESIGN")
     _add_plc_options(fd, "placement file with the hard macros (default: the design's own)")
-    fd.add_argument("-o", "--output", required=True, metavar="OUT.plc")
-    fd.add_argument("--engine", choices=(*FD_SCHEDULES, "analytic"), default="fd")
+    fd.add_argument("-o", "--output", required=True, metavar="OUT.plc", help="the placement written")
+    fd.add_argument("--engine", choices=(*FD_SCHEDULES, "analytic"), default="fd", help="how to place them")
     fd.add_argument("--seed", type=whole(0), help="jitter the starting points (fd) or seed the spread (analytic)")
+    fd.add_argument("--json", action="store_true", help="print one JSON object")
     placing = commands.add_parser(
         "place",
         help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
@@ -535,7 +555,7 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument(
         "--controller", type=saved_model, help="rl: annealing controller (default: the bundled one; train.py anneal)"
     )
-    placing.add_argument("--seed", type=whole(0), default=0)
+    placing.add_argument("--seed", type=whole(0), default=0, help="seed of every random choice")
     placing.add_argument(
         "--threads",
         type=whole(1),
@@ -545,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")
     placing.add_argument("--weights", type=_weights_arg, default=CostWeights(), metavar="W,D,C",
                          help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
-    placing.add_argument("-o", "--output", required=True, metavar="OUTDIR")
+    placing.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the three files")
     placing.add_argument("--json", action="store_true", help="print one JSON object")
     plotting = commands.add_parser(
         "plot",
@@ -556,10 +576,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plotting.add_argument("design", metavar="DESIGN")
     _add_plc_options(plotting, "placement file (default: the design's own)")
-    plotting.add_argument("-o", "--output", required=True, metavar="FILE")
-    plotting.add_argument("--what", choices=("layout", "density", "congestion"), default="layout")
+    plotting.add_argument("-o", "--output", required=True, metavar="FILE", help="the figure (.png or .svg)")
+    plotting.add_argument("--what", choices=("layout", "density", "congestion"), default="layout", help="what to draw")
     plotting.add_argument("--names", action="store_true", help="write macro names")
     plotting.add_argument("--flylines", type=whole(0), default=0, metavar="N", help="draw the N heaviest nets")
+    plotting.add_argument("--json", action="store_true", help="print one JSON object")
     plotting.set_defaults(run=_plot)
     info.set_defaults(run=_info)
     placing.set_defaults(run=_place)

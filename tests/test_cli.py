@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -14,7 +15,7 @@ import zipfile
 import matplotlib.image
 import pytest
 
-from placer.cli import CommandError, main, to_json
+from placer.cli import CommandError, build_parser, main, to_json
 
 INFO_KEYS = (
     "hard_macros soft_macros std_cells ports pins nets weighted_nets canvas_width canvas_height grid_cols grid_rows"
@@ -391,3 +392,48 @@ def test_a_fifo_as_plc_is_refused_in_one_line_instead_of_blocking(tmp_path):
     run = subprocess.run([sys.executable, "-m", "placer.cli", "eval", "toy_macro_stdcell", "--plc", str(fifo)],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "not a regular file" in run.stderr
+
+
+JSON_COMMANDS = {  # every command, with --json: stdout is one JSON object and nothing else
+    "info": ["info", "toy_macro_stdcell"],
+    "eval": ["eval", "toy_macro_stdcell"],
+    "place": ["place", "toy_macro_stdcell", "--method", "greedy", "-o", "out"],
+    "plot": ["plot", "toy_macro_stdcell", "-o", "p.png"],
+    "fd": ["fd", "sample_clustered", "-o", "f.plc"],
+    "cluster": ["cluster", "toy_macro_stdcell", "-o", "c.pb.txt", "--clusters", "3"],
+}
+
+
+@pytest.mark.parametrize("command", list(JSON_COMMANDS))
+def test_every_command_prints_one_json_object(command, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main([*JSON_COMMANDS[command], "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert isinstance(printed, dict) and printed
+
+
+def test_train_py_prints_one_json_object(tmp_path, capsys):
+    from placer.agent import cli as train_cli
+
+    args = ["pretrain", "--designs", "toy_macro_stdcell", "--timesteps", "32", "--envs", "1", "--n-steps", "32",
+            "--batch-size", "32", "--max-grid", "32", "--device", "cpu", "--json", "--out", str(tmp_path)]  # fmt: skip
+    assert train_cli.main(args) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["final"] == str(tmp_path / "final.zip") and printed["steps"] == 32
+
+
+def sub_commands(parser):
+    return parser._subparsers._group_actions[0].choices.items()  # argparse keeps them there
+
+
+def test_every_help_shows_the_defaults():
+    from placer.agent import cli as train_cli
+
+    for prog, parser in (("placer", build_parser()), ("train.py", train_cli.build_parser())):
+        for name, command in sub_commands(parser):
+            for action in command._actions:
+                if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                    formatter = command._get_formatter()
+                    formatter.add_argument(action)
+                    shown = " ".join(formatter.format_help().split())
+                    assert "default" in shown, f"{prog} {name} {action.option_strings[-1]}: {shown}"

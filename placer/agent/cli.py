@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
 from placer.arguments import OneLineParser, finite, saved_model, whole
 
 POSITIVE = finite(0, closed=False)
+CORES = os.cpu_count() or 1
 IMITATE_LR, IMITATE_BATCH = 1e-3, 128  # cloning is supervised: a larger step and smaller batches than PPO's
 
 
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     finetune = commands.add_parser("finetune", help="continue training a policy on one design")
     finetune.add_argument("--from", dest="start_from", type=saved_model, required=True, metavar="CHECKPOINT")
-    finetune.add_argument("--design", required=True)
+    finetune.add_argument("--design", required=True, help="name, path or synthetic:N")
     finetune.add_argument("--plc", help="placement file giving the design's floorplan (default: its own)")
     imitate = commands.add_parser("imitate", help="clone greedy / annealing demonstrations into a policy")
     imitate.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
@@ -73,20 +75,33 @@ def build_parser() -> argparse.ArgumentParser:
     imitate.add_argument("--epochs", type=whole(1), default=12, help="passes over the demonstrations")
     defaults = TrainSettings()
     for command in (pretrain, finetune, imitate):
-        command.add_argument("--out", required=True, metavar="RUN_DIR")
+        command.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
         command.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
-        command.add_argument("--envs", type=whole(1), default=defaults.n_envs, help="parallel environments (processes)")
+        command.add_argument(
+            "--envs",
+            type=whole(1),
+            default=min(defaults.n_envs, CORES),
+            help=f"parallel environments (processes; default: the cores, at most {defaults.n_envs})",
+        )
         command.add_argument("--max-grid", type=whole(8), default=defaults.max_grid, help="map side (multiple of 8)")
         command.add_argument("--reward", choices=("terminal", "dense"),
                              help=f"default {defaults.reward}; finetune: {FINETUNE_DEFAULTS['reward']}")  # fmt: skip
-        command.add_argument("--fd", choices=("electrostatic", "circuit_training"), default=defaults.fd_schedule)
+        command.add_argument(
+            "--fd",
+            choices=("electrostatic", "circuit_training"),
+            default=defaults.fd_schedule,
+            help="soft-macro FD schedule",
+        )
         command.add_argument("--lr", type=POSITIVE, help=f"Adam step size (default {defaults.learning_rate:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
         command.add_argument("--batch-size", type=whole(1), help=f"minibatch (default {defaults.batch_size}; "
                              f"imitate: {IMITATE_BATCH})")  # fmt: skip
-        command.add_argument("--seed", type=whole(0), default=defaults.seed)
-        command.add_argument("--device", default=defaults.device, help="auto, cpu or cuda")
+        command.add_argument(
+            "--seed", type=whole(0), default=defaults.seed, help="seed of the networks and environments"
+        )
+        command.add_argument("--device", default=defaults.device, help="auto (CUDA when present), cpu or cuda")
         command.add_argument("--no-progress", action="store_true", help="no progress bar")
+        command.add_argument("--json", action="store_true", help="print one JSON object at the end (no progress)")
     for command in (pretrain, finetune):
         command.add_argument("--timesteps", type=whole(1), required=True, help="environment steps in all")
         command.add_argument("--minutes", type=finite(0), help="stop training after this long, if sooner")
@@ -94,25 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
                              f"finetune: {FINETUNE_DEFAULTS['ent_coef']:g})")  # fmt: skip
         command.add_argument("--n-steps", type=whole(1), default=defaults.n_steps, help="steps per env per update")
         command.add_argument("--epochs", type=whole(1), default=defaults.n_epochs, help="passes over each rollout")
-        command.add_argument("--checkpoint-every", type=whole(1), default=defaults.checkpoint_every)
+        command.add_argument("--checkpoint-every", type=whole(1), default=defaults.checkpoint_every, help="steps")
     control = ControllerSettings()
-    steer = commands.add_parser("anneal", help="train the controller of learned annealing across designs",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+    steer = commands.add_parser("anneal", help="train the controller of learned annealing across designs")
     steer.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
-    steer.add_argument("--out", required=True, metavar="RUN_DIR")
+    steer.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
     steer.add_argument("--timesteps", type=whole(1), required=True, help="blocks of annealing in all")
     steer.add_argument("--minutes", type=finite(0), help="stop training after this long, if sooner")
     steer.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
-    steer.add_argument("--envs", type=whole(1), default=control.n_envs, help="parallel environments (processes)")
+    steer.add_argument(
+        "--envs",
+        type=whole(1),
+        default=min(control.n_envs, CORES),
+        help=f"parallel environments (processes; default: the cores, at most {control.n_envs})",
+    )
     steer.add_argument("--moves-per-node", type=POSITIVE, nargs=2, default=control.moves_per_node,
                        metavar=("LOW", "HIGH"), help="range of a training run's moves per movable macro")  # fmt: skip
     steer.add_argument("--max-moves", type=whole(1), default=control.max_moves, help="cap on a training run's moves")
     steer.add_argument("--lr", type=POSITIVE, default=control.learning_rate, help="Adam step size")
     steer.add_argument("--n-steps", type=whole(1), default=control.n_steps, help="blocks per env per update")
-    steer.add_argument("--checkpoint-every", type=whole(1), default=control.checkpoint_every)
-    steer.add_argument("--seed", type=whole(0), default=control.seed)
-    steer.add_argument("--device", default=control.device, help="auto, cpu or cuda")
+    steer.add_argument("--checkpoint-every", type=whole(1), default=control.checkpoint_every, help="blocks")
+    steer.add_argument("--seed", type=whole(0), default=control.seed, help="seed of the network and environments")
+    steer.add_argument("--device", default=control.device, help="auto (CUDA when present), cpu or cuda")
     steer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    steer.add_argument("--json", action="store_true", help="print one JSON object at the end (no progress)")
     return parser
 
 
@@ -128,6 +148,7 @@ def _anneal(args: argparse.Namespace) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``train.py``; returns the exit status: 2 for bad input (one line), 130 when interrupted."""
     args = build_parser().parse_args(argv)
+    args.no_progress = args.no_progress or args.json  # stdout carries the one JSON object
     try:
         final = _run(args)
     except (ValueError, OSError) as error:
@@ -136,11 +157,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"train.py: interrupted; continue with --resume (the newest checkpoint in {args.out})", file=sys.stderr)
         return 130
+    if args.json:  # what the run folder's run.json records, and the model written
+        record = json.loads((Path(args.out) / "run.json").read_text())
+        print(json.dumps({"final": str(final), **record}, allow_nan=False))
+        return 0
     print(f"wrote {final}")
     return 0
 
 
 def _run(args: argparse.Namespace) -> Path:
+    if args.device.startswith("cuda") and not th.cuda.is_available():
+        raise ValueError(f"--device {args.device}: this machine has no CUDA device (auto or cpu runs here)")
     if args.command == "anneal":
         th.set_num_threads(1)  # a small MLP: one thread per process, the cores go to the annealing workers
         return _anneal(args)
