@@ -35,7 +35,6 @@ from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
 from placer.gridding import GridChoice, gridded
-from placer.raster import layout_image
 
 
 class CommandError(Exception):
@@ -331,11 +330,14 @@ def _place(args: argparse.Namespace) -> int:
     text = to_json(summary, indent=1)  # checked before anything is written
     from placer import plot  # matplotlib only when a picture is written
 
-    picture = layout_image(design.netlist, design.floorplan, result.placement, size=1024)
+    title = (f"{design.netlist.name}: {result.method}, proxy cost {report.proxy_cost:.4f}\n"
+             f"wirelength {report.wirelength_cost:.4f}, density {report.density_cost:.4f}, "
+             f"congestion {report.congestion_cost:.4f}")  # fmt: skip
+    picture = plot.layout(design.netlist, design.floorplan, result.placement, title=title)
     with atomic_folder(out) as folder:  # the three files are replaced as a set
         placed = dataclasses.replace(design, placement=result.placement)
         netlists.write_plc(placed, folder / "placement.plc", costs=report.header_costs())
-        plot.save_image(picture, folder / "layout.png")
+        plot.save_figure(picture, folder / "layout.png")
         (folder / "cost.json").write_text(text + "\n")
     if args.json:
         print(to_json(summary))

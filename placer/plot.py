@@ -23,6 +23,7 @@ from netlists.textio import atomic_path
 
 HARD, FIXED, HIGHLIGHT, BLOCKAGE = "#5a7fbf", "#9a9a9a", "#eb8c28", "#dc5050"
 SOFT_CMAP = "Greens"
+READABLE_PT = 5.0  # font size of macro names worth writing at the figures' 120 dpi
 
 
 def show_image(image: np.ndarray, figure=None, title: str | None = None):
@@ -214,6 +215,7 @@ def layout(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, Rectangle
 
+    ax_given = ax
     figure, ax = _new_axes(floorplan, ax)
     kind, placed = netlist.node_kind, placement.is_placed
     cells = np.flatnonzero((kind == NodeKind.SOFT_MACRO) | (kind == NodeKind.STD_CELL))
@@ -243,7 +245,7 @@ def layout(
         _flylines(ax, netlist, placement, flylines)
     if names:
         _frame(ax, floorplan, title)  # the scale must be set before fitting text to boxes
-        _names(ax, netlist, hard, x, y, w, h)
+        _names(ax, netlist, hard, x, y, w, h, grow=ax_given is None)
     _frame(ax, floorplan, title)
     handles = [Patch(fc=HARD, ec="#1e2838", label="hard macro"), Patch(fc=FIXED, label="fixed macro"),
                Patch(fc="#5aa05a", alpha=0.6, label="soft macros / cells"),
@@ -257,18 +259,30 @@ def layout(
     return figure
 
 
-def _names(ax, netlist: Netlist, hard, x, y, w, h) -> None:
-    """Each macro's name (last path component) along its longer side, in the largest font that fits it."""
+def _names(ax, netlist: Netlist, hard, x, y, w, h, grow: bool) -> None:
+    """Each macro's name (last path component) along its longer side, in the largest font that fits it.
+
+    With ``grow``, the figure is first made larger (up to 4x) until most names are readable.
+    """
+    labels = [netlist.node_names[node].rsplit("/", 1)[-1] for node in hard]
+    sizes = _label_sizes(ax, labels, w, h)
+    if grow and sizes.size and np.median(sizes) < READABLE_PT:
+        ax.figure.set_size_inches(ax.figure.get_size_inches() * min(4.0, READABLE_PT / np.median(sizes)))
+        sizes = _label_sizes(ax, labels, w, h)
+    for label, size, xi, yi, wi, hi in zip(labels, sizes, x, y, w, h, strict=True):
+        if size >= READABLE_PT * 0.7:  # smaller is unreadable: leave it out rather than overflow
+            ax.text(xi, yi, label, ha="center", va="center", fontsize=size, rotation=90 if hi > wi else 0,
+                    color="white", zorder=7)  # fmt: skip
+
+
+def _label_sizes(ax, labels: list[str], w, h) -> np.ndarray:
+    """The font size (points) at which each label fits its macro, at most 7."""
     figure = ax.figure
     width_points = ax.get_position().width * figure.get_figwidth() * 72
     points_per_um = width_points / (ax.get_xlim()[1] - ax.get_xlim()[0])
-    for node, xi, yi, wi, hi in zip(hard, x, y, w, h, strict=True):
-        label = netlist.node_names[node].rsplit("/", 1)[-1]
-        long_side, short_side = max(wi, hi) * points_per_um, min(wi, hi) * points_per_um
-        size = min(6.0, 0.9 * long_side / (0.62 * max(len(label), 1)), 0.8 * short_side)
-        if size >= 2.0:  # smaller is unreadable: leave it out rather than overflow
-            ax.text(xi, yi, label, ha="center", va="center", fontsize=size, rotation=90 if hi > wi else 0,
-                    color="white", zorder=7)  # fmt: skip
+    long_side, short_side = np.maximum(w, h) * points_per_um, np.minimum(w, h) * points_per_um
+    chars = np.array([max(len(label), 1) for label in labels])
+    return np.minimum(np.minimum(7.0, 0.9 * long_side / (0.62 * chars)), 0.8 * short_side)
 
 
 def _flylines(ax, netlist: Netlist, placement: Placement, count: int) -> None:
@@ -283,7 +297,7 @@ def _flylines(ax, netlist: Netlist, placement: Placement, count: int) -> None:
         driver = pins[0]
         segments += [((px[driver], py[driver]), (px[p], py[p])) for p in pins[1:]]
     segments = [s for s in segments if np.isfinite(s).all()]
-    ax.add_collection(LineCollection(segments, colors="#c03030", linewidths=0.5, alpha=0.5, zorder=8))
+    ax.add_collection(LineCollection(segments, colors="#c03030", linewidths=0.9, alpha=0.75, zorder=8))
 
 
 def cell_map(values: np.ndarray, floorplan: Floorplan, label: str, *, ax=None, title: str | None = None,

@@ -166,7 +166,8 @@ def test_place_writes_plc_picture_and_costs_that_eval_agrees_with(tmp_path, caps
     assert result["method"] == "sa" and result["moves"] == 500 and result["overlap_area"] == 0.0
     assert json.loads((out / "cost.json").read_text()) == result
     image = matplotlib.image.imread(out / "layout.png")
-    assert image.shape[:2] == (512, 1024)
+    assert image.shape[1] >= 600 and image.shape[0] >= 300, "the figure of placer.plot, axes and legend included"
+    assert image[..., :3].std() > 0.1, "something is drawn"
     assert main(["eval", "toy_macro_stdcell", "--plc", str(out / "placement.plc"), "--json"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert abs(evaluated["proxy_cost"] - result["proxy_cost"]) < 1e-12
