@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -287,12 +288,14 @@ def _place(args: argparse.Namespace) -> int:
     if args.budget is not None:
         reserve = min(WRITE_RESERVE_S, 0.05 * args.budget)
         budget = max(args.budget - (time.perf_counter() - started) - reserve, 0.01 * args.budget)
-    shown = [-1]
+    shown: dict[str, int] = {}
 
-    def progress(fraction: float, best: float) -> None:
-        if not args.json and int(fraction * 10) > shown[0]:
-            shown[0] = int(fraction * 10)
-            print(f"  annealing {fraction:4.0%}  best proxy cost {best:.6f}", file=sys.stderr, flush=True)
+    def progress(stage: str, fraction: float, best: float) -> None:
+        """Each tenth of each stage, on stderr (stdout keeps the result; quiet with --json)."""
+        if not args.json and int(fraction * 10) > shown.get(stage, -1):
+            shown[stage] = int(fraction * 10)
+            cost = f"  best proxy cost {best:.6f}" if math.isfinite(best) else ""
+            print(f"  {stage} {fraction:4.0%}{cost}", file=sys.stderr, flush=True)
 
     if args.method == "rl":
         import torch  # only when the policy is asked for
@@ -312,13 +315,14 @@ def _place(args: argparse.Namespace) -> int:
 
             result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
-                                  finetune_source=args.design, finetune_plc=_plc_arg(args.plc))  # fmt: skip
+                                  finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
+                                  progress=progress)  # fmt: skip
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         else:
             result = place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
                            descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
-                           progress=progress)  # fmt: skip
+                           progress=functools.partial(progress, "annealing"))  # fmt: skip
     except PackingError as error:
         raise CommandError(str(error)) from None
     except FileNotFoundError as error:
@@ -345,6 +349,8 @@ def _place(args: argparse.Namespace) -> int:
     print(f"{result.method}: proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
           f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f}) in {result.runtime_s:.1f} s"
           + (f", {result.moves:,} annealing moves" if result.moves else "")
+          + (f", fine-tuned {result.details['finetune_steps']:,} steps ({result.details['finetune_episodes']} episodes)"
+             if "finetune_steps" in result.details else "")
           + ("; packed to fit the crowded canvas" if result.backed_off else ""))  # fmt: skip
     print(f"wrote {out / 'placement.plc'}, {out / 'layout.png'} and {out / 'cost.json'}")
     return 0

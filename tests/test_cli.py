@@ -215,8 +215,15 @@ def test_place_fine_tunes_the_policy_for_some_steps(tmp_path, capsys):
     out = tmp_path / "ft"
     args = ["place", "toy_macro_stdcell", "--samples", "1", "--finetune-steps", "32", "--fd", "circuit_training"]
     assert main([*args, "-o", str(out), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    result = json.loads(printed.out)
     assert result["method"] == "rl+finetune" and result["overlap_area"] == 0.0 and (out / "placement.plc").is_file()
+    assert result["finetune_steps"] >= 32 and result["finetune_episodes"] > 0 and result["episodes"] == 2  # whole rollouts
+    assert printed.err == "", "--json is quiet"
+    assert main([*args, "-o", str(out)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    for stage in ("zero-shot", "fine-tuning", "tuned policy"):  # each stage reports up to its end
+        assert any(line.strip().startswith(f"{stage} 100%") for line in err), (stage, err)
 
 
 def test_place_with_a_budget_runs_learned_annealing_from_the_policys_placement(tmp_path, capsys):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import tempfile
 import time
@@ -70,6 +71,15 @@ class FineTuned:
     episodes: int
 
 
+Progress = Callable[[str, float, float], None]
+"""``progress(stage, fraction done, best proxy cost so far)``: how long placing reports on itself."""
+
+
+def _stage(progress: Progress | None, stage: str) -> Callable[[float, float], None] | None:
+    """``progress`` for one stage, as the stage's own two-argument callback."""
+    return None if progress is None else functools.partial(progress, stage)
+
+
 def finetune(
     source: str,
     checkpoint: str | Path | None,
@@ -79,15 +89,19 @@ def finetune(
     steps: int | None = None,
     seconds: float | None = None,
     env_extra: dict | None = None,
+    progress: Callable[[float, float], None] | None = None,
 ) -> FineTuned:
     """Train ``checkpoint`` (a fresh policy when ``None``) on the design ``source`` for ``steps`` or ``seconds``.
+
+    ``progress(fraction of the budget used, best training episode's proxy cost)`` is called as
+    training goes.
 
     Raises:
         ValueError: Neither budget is given, or the design cannot be loaded.
     """
     if steps is None and seconds is None:
         raise ValueError("fine-tuning needs a budget in steps or seconds")
-    best = BestEpisode()
+    best = BestEpisode(progress, steps, seconds)
     final = train([source], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
                   env_extra=env_extra, seconds=seconds, callbacks=[best])  # fmt: skip
     return FineTuned(final, best.placement, best.proxy_cost, best.num_timesteps, best.episodes)
@@ -106,6 +120,7 @@ def policy_place(
     finetune_source: str | None = None,
     finetune_plc: str | None = None,
     finetune_settings: TrainSettings | None = None,
+    progress: Progress | None = None,
 ) -> PlaceResult:
     """Place with the policy: one greedy (most likely) episode and ``samples - 1`` sampled ones; the best wins.
 
@@ -126,6 +141,9 @@ def policy_place(
         finetune_source: Where the training workers load the design from.
         finetune_plc: The ``plc`` argument of the training environments (the design's own by default).
         finetune_settings: Settings of the fine-tune (default: two environments and ``FINETUNE_DEFAULTS``).
+        progress: Called as ``progress(stage, fraction done, best proxy cost so far)`` while
+            the episodes are played (stage ``"zero-shot"``, then ``"tuned policy"``) and while
+            fine-tuning trains (``"fine-tuning"``).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -135,7 +153,7 @@ def policy_place(
     checkpoint = Path(checkpoint) if checkpoint is not None else bundled_checkpoint()
     tuning = finetune_steps > 0 or finetune_seconds is not None
     method = "rl+finetune" if tuning else "rl"
-    found = [_play(design, checkpoint, samples, seed, weights, fd_schedule)]
+    found = [_play(design, checkpoint, samples, seed, weights, fd_schedule, _stage(progress, "zero-shot"))]
     if tuning:
         if finetune_source is None:
             raise ValueError("fine-tuning needs the design's file path or bundled name (finetune_source)")
@@ -146,22 +164,30 @@ def policy_place(
             extra["weights"] = weights
         with tempfile.TemporaryDirectory() as run:
             tuned = finetune(finetune_source, checkpoint, run, settings, steps=finetune_steps or None,
-                             seconds=finetune_seconds, env_extra=extra)  # fmt: skip
-            found.append(_play(design, tuned.checkpoint, samples, seed, weights, fd_schedule))
+                             seconds=finetune_seconds, env_extra=extra,
+                             progress=_stage(progress, "fine-tuning"))  # fmt: skip
+            found.append(_play(design, tuned.checkpoint, samples, seed, weights, fd_schedule,
+                               _stage(progress, "tuned policy")))  # fmt: skip
         if tuned.placement is not None:  # scored here, on the caller's design
             report = CostModel(design.netlist, design.floorplan).evaluate(tuned.placement, weights)
             found.append((tuned.placement, report))
+    details = {"episodes": samples * (2 if tuning else 1)}
+    if tuning:
+        details |= {"finetune_steps": tuned.steps, "finetune_episodes": tuned.episodes}
     found = [f for f in found if f is not None]
     if not found:
         fallback = place(design, "greedy", seed=seed, weights=weights)
         return PlaceResult(f"{method}->greedy", fallback.placement, fallback.report,
-                           time.perf_counter() - started, seed, backed_off=True)  # fmt: skip
+                           time.perf_counter() - started, seed, backed_off=True, details=details)  # fmt: skip
     placement, report = min(found, key=lambda f: f[1].proxy_cost)
-    return PlaceResult(method, placement, report, time.perf_counter() - started, seed, budget_s=finetune_seconds)
+    return PlaceResult(method, placement, report, time.perf_counter() - started, seed, budget_s=finetune_seconds,
+                       details=details)  # fmt: skip
 
 
-def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule):
+def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule, progress=None):
     """The best finished episode's placement and report, or ``None`` when none finished.
+
+    ``progress(fraction of the macros placed, best proxy cost so far)`` is called as they go.
 
     The ``samples`` episodes run in lockstep, one forward pass per step for all of them. On
     grids of ``PIPELINE_CELLS`` cells or more they run in two halves: while the network takes
@@ -183,6 +209,7 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
     observations = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
     noise = th.Generator().manual_seed(seed)
     best = None
+    steps, played = max(len(first.macro_order), 1) * len(envs), 0
 
     def choose(active: list[int]) -> list[int]:
         """One forward pass: the actions of the episodes ``active``."""
@@ -200,7 +227,7 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
 
     def play(active: list[int], actions: list[int]) -> list[int]:
         """Step the episodes ``active``; returns those still running."""
-        nonlocal best
+        nonlocal best, played
         still = []
         for k, action in zip(active, actions, strict=True):
             observations[k], _, terminated, _, info = envs[k].step(action)
@@ -208,6 +235,9 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
                 still.append(k)
             elif not info["infeasible"] and (best is None or envs[k].report.proxy_cost < best[1].proxy_cost):
                 best = (envs[k].placement, envs[k].report)
+        played += len(active)
+        if progress is not None:
+            progress(min(played / steps, 1.0), math.inf if best is None else best[1].proxy_cost)
         return still
 
     if first.layout.rows * first.layout.cols < PIPELINE_CELLS:  # small maps: all in one pass, no hand-off
@@ -237,10 +267,12 @@ def learned_place(
     seed: int = 0,
     weights: CostWeights | None = None,
     fd_schedule: str = "electrostatic",
-    progress: Callable[[float, float], None] | None = None,
+    progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> PlaceResult:
     """The policy's zero-shot placement (:func:`policy_place`), then learned annealing from it.
+
+    ``progress`` is called as :func:`policy_place` says, then with stage ``"annealing"``.
 
     Annealing, steered by ``controller`` (the bundled one by default), gets what is left of
     ``seconds`` on ``clock`` after the policy has played, and/or ``moves``.
@@ -251,12 +283,13 @@ def learned_place(
     if seconds is None and moves is None:
         raise ValueError("learned annealing needs a budget in seconds or moves")
     started = clock()
-    start = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule)
+    start = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
+                         progress=progress)  # fmt: skip
     remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
     model = CostModel(design.netlist, design.floorplan)
     result = learned_anneal(model, start.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
-                            weights=weights, fd_schedule=SCHEDULES[fd_schedule](), progress=progress,
-                            clock=clock)  # fmt: skip
+                            weights=weights, fd_schedule=SCHEDULES[fd_schedule](),
+                            progress=_stage(progress, "annealing"), clock=clock)  # fmt: skip
     return PlaceResult(f"{start.method}+learned-sa", result.placement, result.report, clock() - started, seed,
                        budget_s=seconds, moves=result.moves, backed_off=start.backed_off,
                        history=result.history)  # fmt: skip

@@ -212,14 +212,26 @@ class BestEpisode(BaseCallback):
     """Keeps the finished training episode with the lowest proxy cost: its placement and cost.
 
     Fine-tuning on one design is a search for that design's placement, and PPO samples many
-    episodes on the way; the best of them is a result in its own right.
+    episodes on the way; the best of them is a result in its own right. Given ``progress``, it
+    is called as ``progress(fraction of the budget used, best proxy cost so far)`` each step,
+    the budget being ``steps`` and/or ``seconds`` (whichever runs out first).
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        progress: Callable[[float, float], None] | None = None,
+        steps: int | None = None,
+        seconds: float | None = None,
+    ) -> None:
         super().__init__()
         self.placement: Placement | None = None
         self.proxy_cost = math.inf
         self.episodes = 0
+        self.progress, self.steps, self.seconds = progress, steps, seconds
+        self.started = 0.0
+
+    def _on_training_start(self) -> None:
+        self.started = time.perf_counter()
 
     def _on_step(self) -> bool:
         for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
@@ -227,6 +239,10 @@ class BestEpisode(BaseCallback):
                 self.episodes += 1
                 if info["proxy_cost"] < self.proxy_cost:
                     self.placement, self.proxy_cost = info["placement"], info["proxy_cost"]
+        if self.progress is not None:
+            used = [self.num_timesteps / self.steps if self.steps else 0.0,
+                    (time.perf_counter() - self.started) / self.seconds if self.seconds else 0.0]  # fmt: skip
+            self.progress(min(max(used), 1.0), self.proxy_cost)
         return True
 
 

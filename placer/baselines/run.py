@@ -42,6 +42,7 @@ class PlaceResult:
         backed_off: The placer had to fall back to packing to fit every macro.
         history: Annealing's ``(moves, seconds, temperature, current cost, best cost)`` now and then
             (seconds on the run's clock, from annealing's start).
+        details: What else the method counted, by name (e.g. fine-tuning's steps and episodes).
     """
 
     method: str
@@ -53,6 +54,7 @@ class PlaceResult:
     moves: int = 0
     backed_off: bool = False
     history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
+    details: dict[str, int | float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         """The cost terms (the keys of ``placer eval --json``) and how the result was made."""
@@ -64,6 +66,7 @@ class PlaceResult:
             "budget_s": self.budget_s,
             "moves": self.moves,
             "backed_off": self.backed_off,
+            **self.details,
         }
 
 
