@@ -219,7 +219,15 @@ def _fd(args: argparse.Namespace) -> int:
         movable = soft if soft.size else cells[~design.placement.fixed[cells]]
         if movable.size == 0:
             raise CommandError(f"{design.source}: no movable soft macros or std cells to place")
-        placement = place_analytic(nl, design.placement, fp, movable, AnalyticSettings(seed=args.seed or 0)).placement
+        settings = AnalyticSettings(seed=args.seed or 0)
+
+        def progress(step: int, overflow: float, length: float) -> None:
+            if not args.json and step % 100 == 0:
+                print(f"  analytic step {step:,} of at most {settings.max_iterations:,}: overflow {overflow:.3f} "
+                      f"(stops at {settings.target_overflow:g}), wirelength {length:,.0f} um",
+                      file=sys.stderr, flush=True)  # fmt: skip
+
+        placement = place_analytic(nl, design.placement, fp, movable, settings, progress=progress).placement
         what = f"{movable.size} {'std-cell clusters' if soft.size else 'std cells'} (analytic)"
     seconds = time.perf_counter() - start
     placed = dataclasses.replace(design, placement=placement)
