@@ -15,16 +15,17 @@ from pathlib import Path
 import numpy as np
 import torch as th
 from sb3_contrib import MaskablePPO
+from stable_baselines3.common.save_util import load_from_zip_file
 
 from envs import MacroPlacementEnv
 from netlists import Design, Placement
 from placer.agent.annealing import learned_anneal
+from placer.agent.policy import NoOptimizer, PlacementPolicy
 from placer.agent.training import (
     FINETUNE_DEFAULTS,
     BestEpisode,
     TrainSettings,
     bundled_file,
-    load_policy,
     train,
 )
 from placer.baselines import PlaceResult, place
@@ -44,10 +45,38 @@ def bundled_checkpoint() -> Path:
     return bundled_file(BUNDLED_NAME, "policy", "pretrain")
 
 
-def map_size(checkpoint: str | Path | MaskablePPO, design: Design) -> int:
+@dataclass(frozen=True)
+class SavedPolicy:
+    """A checkpoint's policy as saved: the map size it trained on, its width and its weights."""
+
+    map_size: int
+    width: int
+    weights: dict[str, th.Tensor]
+
+    @classmethod
+    def read(cls, checkpoint: str | Path) -> SavedPolicy:
+        """Read a model saved by ``train.py`` without building the model (and its optimizer) around it."""
+        data, params, _ = load_from_zip_file(checkpoint, device="cpu")
+        weights = params["policy"]
+        return cls(data["observation_space"]["maps"].shape[-1], weights["features_extractor.stem.0.weight"].shape[0],
+                   weights)  # fmt: skip
+
+    def playing(self, env) -> PlacementPolicy:
+        """The policy for ``env`` (any map size) in evaluation mode, with no optimizer: for playing only."""
+        network = {"width": self.width}
+        policy = PlacementPolicy(env.observation_space, env.action_space, lambda _: 0.0,
+                                 features_extractor_kwargs=network, optimizer_class=NoOptimizer)  # fmt: skip
+        policy.load_state_dict(self.weights)
+        policy.set_training_mode(False)
+        return policy
+
+
+def map_size(checkpoint: str | Path | MaskablePPO | SavedPolicy, design: Design) -> int:
     """The checkpoint's map size when the design fits in it, else the design's grid rounded up to 8."""
-    model = checkpoint if isinstance(checkpoint, MaskablePPO) else MaskablePPO.load(checkpoint, device="cpu")
-    trained = model.observation_space["maps"].shape[-1]
+    if isinstance(checkpoint, MaskablePPO):
+        trained = checkpoint.observation_space["maps"].shape[-1]
+    else:
+        trained = (checkpoint if isinstance(checkpoint, SavedPolicy) else SavedPolicy.read(checkpoint)).map_size
     needed = 8 * math.ceil(max(design.floorplan.cols, design.floorplan.rows) / 8)
     return trained if needed <= trained else needed
 
@@ -198,10 +227,9 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
     first episode takes the most likely cell each step; the others sample (Gumbel-max on a
     generator seeded by ``seed``, so runs repeat and torch's global generator is left alone).
     """
-    saved = MaskablePPO.load(checkpoint, device="cpu")  # read once for its map size and its weights
+    saved = SavedPolicy.read(checkpoint)  # once, for its map size and its weights
     first = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
-    policy = load_policy(saved, first).policy
-    policy.set_training_mode(False)
+    policy = saved.playing(first)
     # Shallow copies share the design, cost model and start, which episodes only read; reset()
     # gives each its own placer, observation buffers and random generator. Only one thread
     # steps environments at a time.
