@@ -32,6 +32,7 @@ designs of any size.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -284,14 +285,17 @@ class MacroPlacementEnv(gym.Env):
         if self.orientation_mode == "post":
             flip_to_best(placer.cost, placer.order)
         placement = placer.placement()
+        started = time.perf_counter()
         if self.fd_schedule is not None:
             placement = place_soft_macros(self.design.netlist, placement, self.design.floorplan, self.fd_schedule)
+        soft_macro_s = time.perf_counter() - started
         self._final = placement
         self._report = self.model.evaluate(placement, self.weights)
         self._over = True
         self._refresh()
         # the placement travels with the info so training can keep its best episode (worker processes)
-        info.update(self._report.as_dict(), infeasible=False, placed=int(placer.step), placement=placement.copy())
+        info.update(self._report.as_dict(), infeasible=False, placed=int(placer.step), placement=placement.copy(),
+                    soft_macro_s=soft_macro_s)  # fmt: skip
         if self.reward_mode == "terminal":
             return -self._report.proxy_cost
         return -(self._report.proxy_cost - last_step)

@@ -45,7 +45,9 @@ TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
-    final = train(["toy_macro_stdcell", "synthetic:3"], 128, run, TINY, progress_bar=False)
+    lines = []
+    final = train(["toy_macro_stdcell", "synthetic:3"], 128, run, TINY, progress_bar=False, report=lines.append)
+    assert len(lines) == 128 // TINY.n_steps and all(" episodes, proxy cost " in line for line in lines)
     return run, final
 
 
@@ -280,6 +282,10 @@ def test_training_logs_read_back_as_curves(tiny_run):
     curves = read_scalars(run)
     steps, rewards = curves["rollout/ep_rew_mean"]
     assert steps.size >= 2 and (np.diff(steps) > 0).all() and np.isfinite(rewards).all()
+    _, mean = curves["placement/proxy_cost"]
+    _, best = curves["placement/best_proxy_cost"]
+    assert (best <= mean + 1e-12).all() and (np.diff(best) <= 0).all(), "the best so far never rises"
+    assert (curves["placement/soft_macro_s"][1] > 0).all()
     figure = plot.training_curves(curves)
     assert len(figure.axes) == 4 and figure.axes[0].get_xlabel() == "environment steps"
     plot.save_figure(figure, run / "curves.png")

@@ -192,7 +192,12 @@ def _run(args: argparse.Namespace) -> Path:
         designs, extra = [args.design], {"plc": args.plc} if args.plc else {}
     return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
                  progress_bar=not args.no_progress, env_extra=extra,
-                 seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
+                 seconds=None if args.minutes is None else 60 * args.minutes,
+                 report=None if args.no_progress else _to_stderr)  # fmt: skip
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _given(value, default):

@@ -246,6 +246,42 @@ class BestEpisode(BaseCallback):
         return True
 
 
+class EpisodeLog(BaseCallback):
+    """Logs the finished episodes of each rollout: mean and best proxy cost, soft-macro stage time.
+
+    To TensorBoard (``placement/proxy_cost``, ``placement/best_proxy_cost``,
+    ``placement/soft_macro_s``, ``placement/episodes``) and, given ``report``, as one line per
+    rollout passed to it.
+    """
+
+    def __init__(self, report: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.report = report
+        self.best = math.inf
+        self.costs: list[float] = []
+        self.soft_s: list[float] = []
+
+    def _on_step(self) -> bool:
+        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
+            if done and "proxy_cost" in info and not info.get("infeasible"):
+                self.costs.append(info["proxy_cost"])
+                self.soft_s.append(info.get("soft_macro_s", 0.0))
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if not self.costs:
+            return
+        self.best = min(self.best, *self.costs)
+        mean, soft = float(np.mean(self.costs)), float(np.mean(self.soft_s))
+        for key, value in (("proxy_cost", mean), ("best_proxy_cost", self.best), ("soft_macro_s", soft),
+                           ("episodes", len(self.costs))):  # fmt: skip
+            self.logger.record(f"placement/{key}", value)
+        if self.report is not None:
+            self.report(f"step {self.num_timesteps:,}: {len(self.costs)} episodes, proxy cost {mean:.4f} "
+                        f"(best so far {self.best:.4f}), soft macros {soft:.2f} s per episode")  # fmt: skip
+        self.costs, self.soft_s = [], []
+
+
 class WallClock(BaseCallback):
     """Stops training once ``seconds`` of wall time have passed since training started."""
 
@@ -283,6 +319,7 @@ def train(
     env_extra: dict | None = None,
     seconds: float | None = None,
     callbacks: Sequence[BaseCallback] = (),
+    report: Callable[[str], None] | None = None,
 ) -> Path:
     """Train on ``designs`` until ``timesteps`` steps in all (or ``seconds``); returns the path of ``final.zip``.
 
@@ -297,6 +334,7 @@ def train(
         env_extra: More keyword arguments of the environments (e.g. ``plc``).
         seconds: Stop after this much wall time of training (at the step it runs out), if sooner.
         callbacks: More SB3 callbacks (e.g. :class:`BestEpisode`).
+        report: Called with one line per rollout on its finished episodes (:class:`EpisodeLog`).
 
     Raises:
         ValueError: A design cannot be loaded or placed, or a setting is wrong.
@@ -325,11 +363,13 @@ def train(
         if remaining:
             stop = [] if seconds is None else [WallClock(seconds)]
             checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
-            callback = CallbackList([checkpoints, *callbacks, *stop])
+            callback = CallbackList([checkpoints, EpisodeLog(report), *callbacks, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
                         progress_bar=progress_bar)  # fmt: skip
         final = run / "final.zip"
         save_atomically(model, final)
+        if report is not None and model.num_timesteps < timesteps:
+            report(f"stopped by the clock ({seconds:g} s) at step {model.num_timesteps:,} of {timesteps:,}")
         record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
         (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
         return final
