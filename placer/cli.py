@@ -222,7 +222,7 @@ def _fd(args: argparse.Namespace) -> int:
         settings = AnalyticSettings(seed=args.seed or 0)
 
         def progress(step: int, overflow: float, length: float) -> None:
-            if not args.json and step % 100 == 0:
+            if not (args.json or args.quiet) and step % 100 == 0:
                 print(f"  analytic step {step:,} of at most {settings.max_iterations:,}: overflow {overflow:.3f} "
                       f"(stops at {settings.target_overflow:g}), wirelength {length:,.0f} um",
                       file=sys.stderr, flush=True)  # fmt: skip
@@ -300,7 +300,7 @@ def _place(args: argparse.Namespace) -> int:
 
     def progress(stage: str, fraction: float, best: float) -> None:
         """Each tenth of each stage, on stderr (stdout keeps the result; quiet with --json)."""
-        if not args.json and int(fraction * 10) > shown.get(stage, -1):
+        if not (args.json or args.quiet) and int(fraction * 10) > shown.get(stage, -1):
             shown[stage] = int(fraction * 10)
             cost = f"  best proxy cost {best:.6f}" if math.isfinite(best) else ""
             print(f"  {stage} {fraction:4.0%}{cost}", file=sys.stderr, flush=True)
@@ -546,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     fd.add_argument("--engine", choices=(*FD_SCHEDULES, "analytic"), default="fd", help="how to place them")
     fd.add_argument("--seed", type=whole(0), help="jitter the starting points (fd) or seed the spread (analytic)")
     fd.add_argument("--json", action="store_true", help="print one JSON object")
+    fd.add_argument("--quiet", action="store_true", help="no progress on stderr")
     placing = commands.add_parser(
         "place",
         help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
@@ -583,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
     placing.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the three files")
     placing.add_argument("--json", action="store_true", help="print one JSON object")
+    placing.add_argument("--quiet", action="store_true", help="no progress on stderr")
     plotting = commands.add_parser(
         "plot",
         help="draw a placement: layout, density or congestion",

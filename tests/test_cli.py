@@ -218,12 +218,15 @@ def test_place_fine_tunes_the_policy_for_some_steps(tmp_path, capsys):
     printed = capsys.readouterr()
     result = json.loads(printed.out)
     assert result["method"] == "rl+finetune" and result["overlap_area"] == 0.0 and (out / "placement.plc").is_file()
-    assert result["finetune_steps"] >= 32 and result["finetune_episodes"] > 0 and result["episodes"] == 2  # whole rollouts
+    assert result["finetune_steps"] >= 32, "whole rollouts"
+    assert result["finetune_episodes"] > 0 and result["episodes"] == 2
     assert printed.err == "", "--json is quiet"
     assert main([*args, "-o", str(out)]) == 0
     err = capsys.readouterr().err.splitlines()
     for stage in ("zero-shot", "fine-tuning", "tuned policy"):  # each stage reports up to its end
         assert any(line.strip().startswith(f"{stage} 100%") for line in err), (stage, err)
+    assert main([*args, "-o", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_place_with_a_budget_runs_learned_annealing_from_the_policys_placement(tmp_path, capsys):

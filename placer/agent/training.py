@@ -18,6 +18,7 @@ import functools
 import importlib.resources
 import json
 import math
+import multiprocessing
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -94,6 +95,8 @@ are fitted to (``train.py imitate --reward dense``)."""
 
 
 def _make_env(designs: Sequence[str], env_kwargs: dict[str, object]):
+    if multiprocessing.parent_process() is not None:  # a worker process: it steps an environment, no network
+        th.set_num_threads(1)
     return Monitor(MultiDesignEnv(designs, **env_kwargs))
 
 
