@@ -46,7 +46,7 @@ TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=
 def tiny_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("run")
     lines = []
-    final = train(["toy_macro_stdcell", "synthetic:3"], 128, run, TINY, progress_bar=False, report=lines.append)
+    final = train(["toy_macro_stdcell", "synthetic:3"], 128, run, TINY, progress_bar=False, log=lines.append)
     assert len(lines) == 128 // TINY.n_steps and all(" episodes, proxy cost " in line for line in lines)
     return run, final
 

@@ -14,7 +14,6 @@ The untrained network outputs (nearly) zero actions, which is annealing's own se
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from placer.agent.training import (
     dealt_vec_env,
     latest_checkpoint,
     save_atomically,
+    write_record,
 )
 from placer.baselines import AnnealResult, AnnealSettings, MoveMix, anneal
 from placer.cost import CostModel
@@ -136,7 +136,7 @@ def train_controller(
                   "settings": dataclasses.asdict(settings), "seconds": seconds,
                   "resumed_from": None if checkpoint is None else checkpoint.name, "device": str(model.device),
                   "cuda": th.cuda.is_available()}  # fmt: skip
-        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        write_record(run, record)
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
             stop = [] if seconds is None else [WallClock(seconds)]
@@ -149,7 +149,7 @@ def train_controller(
         # Also as the newest checkpoint, so a run stopped by its clock resumes from where it stopped.
         save_atomically(model, run / "checkpoints" / f"step_{model.num_timesteps}.zip")
         record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
-        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        write_record(run, record)
         return final
     finally:
         vec_env.close()

@@ -36,7 +36,7 @@ import torch as th
 from netlists import synthetic
 from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.imitation import clone, collect
-from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train
+from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
 
 POSITIVE = finite(0, closed=False)
@@ -193,7 +193,7 @@ def _run(args: argparse.Namespace) -> Path:
     return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
                  progress_bar=not args.no_progress, env_extra=extra,
                  seconds=None if args.minutes is None else 60 * args.minutes,
-                 report=None if args.no_progress else _to_stderr)  # fmt: skip
+                 log=None if args.no_progress else _to_stderr)  # fmt: skip
 
 
 def _to_stderr(line: str) -> None:
@@ -221,10 +221,10 @@ def _imitate(args: argparse.Namespace, settings: TrainSettings) -> Path:
     run.mkdir(parents=True, exist_ok=True)
     record = {"command": "imitate", "designs": designs, "anneal_seconds": args.anneal_seconds, "epochs": args.epochs,
               "settings": dataclasses.asdict(settings)}  # fmt: skip
-    (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_record(run, record)
     demos = collect(designs, run / "demos", settings, args.anneal_seconds, workers=settings.n_envs, report=collected)
     final = clone(demos, run, settings, args.epochs, designs=designs, design=designs[0], resume=args.resume,
                   report=cloned)  # fmt: skip
     record["wall_s"] = time.time() - started  # of this invocation (a resumed run counts only its own part)
-    (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_record(run, record)
     return final

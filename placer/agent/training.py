@@ -36,7 +36,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from envs import MacroPlacementEnv, MultiDesignEnv
 from netlists import NetlistFormatError, Placement, synthetic
-from netlists.textio import atomic_path
+from netlists.textio import atomic_path, atomic_write
 from placer.agent.policy import PlacementPolicy
 
 CHECKPOINT = re.compile(r"step_(\d+)\.zip")
@@ -155,6 +155,12 @@ def bundled_file(name: str, what: str, command: str) -> Path:
     return path
 
 
+def write_record(run: Path, record: dict) -> None:
+    """Write the run's ``run.json`` (what was asked, and at the end what was done), whole or not at all."""
+    with atomic_write(run / "run.json") as handle:
+        handle.write(json.dumps(record, indent=1) + "\n")
+
+
 def save_atomically(model: MaskablePPO, path: Path) -> None:
     """Save a model so that ``path`` is whole or absent, never half written."""
     with atomic_path(path, suffix=".zip") as tmp:  # SB3 appends .zip to any other name
@@ -253,13 +259,13 @@ class EpisodeLog(BaseCallback):
     """Logs the finished episodes of each rollout: mean and best proxy cost, soft-macro stage time.
 
     To TensorBoard (``placement/proxy_cost``, ``placement/best_proxy_cost``,
-    ``placement/soft_macro_s``, ``placement/episodes``) and, given ``report``, as one line per
+    ``placement/soft_macro_s``, ``placement/episodes``) and, given ``log``, as one line per
     rollout passed to it.
     """
 
-    def __init__(self, report: Callable[[str], None] | None = None) -> None:
+    def __init__(self, log: Callable[[str], None] | None = None) -> None:
         super().__init__()
-        self.report = report
+        self.log = log
         self.best = math.inf
         self.costs: list[float] = []
         self.soft_s: list[float] = []
@@ -279,8 +285,8 @@ class EpisodeLog(BaseCallback):
         for key, value in (("proxy_cost", mean), ("best_proxy_cost", self.best), ("soft_macro_s", soft),
                            ("episodes", len(self.costs))):  # fmt: skip
             self.logger.record(f"placement/{key}", value)
-        if self.report is not None:
-            self.report(f"step {self.num_timesteps:,}: {len(self.costs)} episodes, proxy cost {mean:.4f} "
+        if self.log is not None:
+            self.log(f"step {self.num_timesteps:,}: {len(self.costs)} episodes, proxy cost {mean:.4f} "
                         f"(best so far {self.best:.4f}), soft macros {soft:.2f} s per episode")  # fmt: skip
         self.costs, self.soft_s = [], []
 
@@ -322,7 +328,7 @@ def train(
     env_extra: dict | None = None,
     seconds: float | None = None,
     callbacks: Sequence[BaseCallback] = (),
-    report: Callable[[str], None] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Train on ``designs`` until ``timesteps`` steps in all (or ``seconds``); returns the path of ``final.zip``.
 
@@ -337,7 +343,8 @@ def train(
         env_extra: More keyword arguments of the environments (e.g. ``plc``).
         seconds: Stop after this much wall time of training (at the step it runs out), if sooner.
         callbacks: More SB3 callbacks (e.g. :class:`BestEpisode`).
-        report: Called with one line per rollout on its finished episodes (:class:`EpisodeLog`).
+        log: Called with one line per rollout on its finished episodes (:class:`EpisodeLog`), and
+            with one when the clock stops the run.
 
     Raises:
         ValueError: A design cannot be loaded or placed, or a setting is wrong.
@@ -361,20 +368,20 @@ def train(
                   "start_from": None if start_from is None else str(start_from),
                   "seconds": seconds, "resumed_from": None if checkpoint is None else checkpoint.name,
                   "device": str(model.device), "cuda": th.cuda.is_available()}  # fmt: skip
-        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        write_record(run, record)
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
             stop = [] if seconds is None else [WallClock(seconds)]
             checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
-            callback = CallbackList([checkpoints, EpisodeLog(report), *callbacks, *stop])
+            callback = CallbackList([checkpoints, EpisodeLog(log), *callbacks, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
                         progress_bar=progress_bar)  # fmt: skip
         final = run / "final.zip"
         save_atomically(model, final)
-        if report is not None and model.num_timesteps < timesteps:
-            report(f"stopped by the clock ({seconds:g} s) at step {model.num_timesteps:,} of {timesteps:,}")
+        if log is not None and model.num_timesteps < timesteps:
+            log(f"stopped by the clock ({seconds:g} s) at step {model.num_timesteps:,} of {timesteps:,}")
         record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
-        (run / "run.json").write_text(json.dumps(record, indent=1) + "\n")
+        write_record(run, record)
         return final
     finally:
         vec_env.close()
