@@ -33,11 +33,13 @@ from pathlib import Path
 
 import torch as th
 
+from envs.placement_env import REWARDS
 from netlists import synthetic
 from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.imitation import clone, collect
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
+from placer.fd import SCHEDULES
 
 POSITIVE = finite(0, closed=False)
 CORES = os.cpu_count() or 1
@@ -84,11 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"parallel environments (processes; default: the cores, at most {defaults.n_envs})",
         )
         command.add_argument("--max-grid", type=whole(8), default=defaults.max_grid, help="map side (multiple of 8)")
-        command.add_argument("--reward", choices=("terminal", "dense"),
+        command.add_argument("--reward", choices=REWARDS,
                              help=f"default {defaults.reward}; finetune: {FINETUNE_DEFAULTS['reward']}")  # fmt: skip
         command.add_argument(
             "--fd",
-            choices=("electrostatic", "circuit_training"),
+            choices=tuple(SCHEDULES),
             default=defaults.fd_schedule,
             help="soft-macro FD schedule",
         )
