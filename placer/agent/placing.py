@@ -169,7 +169,8 @@ def policy_place(
         finetune_seconds: Fine-tune for this much wall time (at most ``finetune_steps`` when that is given too).
         finetune_source: Where the training workers load the design from.
         finetune_plc: The ``plc`` argument of the training environments (the design's own by default).
-        finetune_settings: Settings of the fine-tune (default: two environments and ``FINETUNE_DEFAULTS``).
+        finetune_settings: Settings of the fine-tune (default: two environments and ``FINETUNE_DEFAULTS``,
+            rollouts no longer than ``finetune_steps``).
         progress: Called as ``progress(stage, fraction done, best proxy cost so far)`` while
             the episodes are played (stage ``"zero-shot"``, then ``"tuned policy"``) and while
             fine-tuning trains (``"fine-tuning"``).
@@ -186,8 +187,7 @@ def policy_place(
     if tuning:
         if finetune_source is None:
             raise ValueError("fine-tuning needs the design's file path or bundled name (finetune_source)")
-        settings = finetune_settings or TrainSettings(n_envs=2, max_grid=map_size(checkpoint, design),
-                                                      fd_schedule=fd_schedule, **FINETUNE_DEFAULTS)  # fmt: skip
+        settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule)
         extra = {"plc": finetune_plc} if finetune_plc is not None else {}
         if weights is not None:
             extra["weights"] = weights
@@ -211,6 +211,18 @@ def policy_place(
     placement, report = min(found, key=lambda f: f[1].proxy_cost)
     return PlaceResult(method, placement, report, time.perf_counter() - started, seed, budget_s=finetune_seconds,
                        details=details)  # fmt: skip
+
+
+def _finetune_settings(steps: int, max_grid: int, fd_schedule: str) -> TrainSettings:
+    """Two environments and ``FINETUNE_DEFAULTS``, with rollouts no longer than ``steps`` in all.
+
+    PPO collects whole rollouts, so a budget smaller than one (2 x 128 steps) would be
+    overrun; the rollout shrinks to fit it instead (and the minibatch with it).
+    """
+    defaults = TrainSettings()
+    n_steps = max(1, min(defaults.n_steps, math.ceil(steps / 2))) if steps else defaults.n_steps
+    return TrainSettings(n_envs=2, max_grid=max_grid, fd_schedule=fd_schedule, n_steps=n_steps,
+                         batch_size=min(defaults.batch_size, 2 * n_steps), **FINETUNE_DEFAULTS)  # fmt: skip
 
 
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule, progress=None):
