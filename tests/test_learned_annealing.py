@@ -133,6 +133,10 @@ def test_training_runs_checkpoints_and_resumes_from_its_newest_checkpoint(small,
     assert json.loads((tmp_path / "run.json").read_text())["resumed_from"] == "step_16.zip"
     changed = [not th.equal(a, b) for a, b in zip(first.policy.parameters(), resumed.policy.parameters(), strict=True)]
     assert any(changed)  # the resumed run trained on from there
+    whole = LearnedController(train_controller([design], 24, tmp_path / "whole", TINY, progress_bar=False)).model
+    assert (whole.num_timesteps, whole._n_updates) == (resumed.num_timesteps, resumed._n_updates)
+    for a, b in zip(whole.policy.parameters(), resumed.policy.parameters(), strict=True):
+        assert th.equal(a, b), "resumed, it ends as the run that never stopped"
 
 
 def test_the_prior_controller_is_near_annealings_settings():
