@@ -27,7 +27,7 @@ import torch as th
 import netlists
 from netlists import Design, NodeKind, synthetic
 from netlists.synthetic import SyntheticSpec
-from placer.agent.placing import learned_place, policy_place
+from placer.agent.placing import learned_place, policy_place, policy_threads
 from placer.baselines import place
 from placer.cluster import cluster_netlist
 from placer.gridding import gridded
@@ -57,6 +57,7 @@ def measure(name: str, design: Design, budget: float) -> dict[str, str]:
         result = place(design, method, moves=2000, seed=0)
         ok = result.report.overlap_area == 0.0 and not result.backed_off
         legal.append(f"{method} {'yes' if ok else 'NO'}")
+    th.set_num_threads(policy_threads(design))  # as placer place chooses them
     for samples in (1, 8):
         started = time.perf_counter()
         result = policy_place(design, samples=samples)
@@ -87,7 +88,6 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=0.0, help="also time --method rl --budget S (0: skip)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/designs_in"))
     args = parser.parse_args()
-    th.set_num_threads(1)  # as placer's commands run the policy
     designs = [(f"equal {count} @ {fill}", lambda c=int(count), f=float(fill): synthetic.equal_macros(c, f, seed=c))
                for count in args.counts.split(",") for fill in args.fills.split(",")]  # fmt: skip
     if args.flat:

@@ -308,7 +308,9 @@ def _place(args: argparse.Namespace) -> int:
     if args.method == "rl":
         import torch  # only when the policy is asked for
 
-        torch.set_num_threads(args.threads or 1)
+        from placer.agent.placing import policy_threads
+
+        torch.set_num_threads(args.threads or policy_threads(design))
     try:
         if args.method == "rl" and (args.budget is not None or args.moves is not None):
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
@@ -576,7 +578,8 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument(
         "--threads",
         type=whole(1),
-        help="rl: torch threads of the policy (default 1: on a busy 2-core machine 2 ran 1.7x slower)",
+        help="rl: torch threads of the policy (default: 1 on grids under 64 x 64; on larger ones the cores "
+        "the 1-minute load average leaves free)",
     )
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")

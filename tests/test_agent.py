@@ -339,3 +339,15 @@ def test_episodes_played_in_lockstep_match_one_played_alone_and_repeat(tiny_run,
     again = placing._play(design, final, 8, 5, None, "circuit_training")
     assert batch[1].proxy_cost <= alone, "the most likely episode is one of the batch"
     assert batch[1].proxy_cost == again[1].proxy_cost and batch[0].equals(again[0]), "a seed repeats"
+
+
+def test_the_policy_gets_one_thread_on_small_grids_and_the_idle_cores_on_large_ones(monkeypatch):
+    small = netlists.load("ariane133")
+    large = dataclasses.replace(small, floorplan=dataclasses.replace(small.floorplan, cols=128, rows=128))
+    assert placing.policy_threads(small) == 1
+    cores = os.cpu_count() or 1
+    assert 0.0 <= placing.idle_cores(0.05) <= cores + 1e-9
+    monkeypatch.setattr(placing, "idle_cores", lambda: cores - 0.2)
+    assert placing.policy_threads(large) == cores
+    monkeypatch.setattr(placing, "idle_cores", lambda: 0.3)
+    assert placing.policy_threads(large) == 1
