@@ -288,8 +288,6 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError("--grid does not go with --finetune-steps (write the grid into a .plc and give that)")
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
-    if args.finetune_steps and (args.budget is not None or args.moves is not None):
-        raise CommandError("--finetune-steps goes without --budget and --moves (those run learned annealing)")
     design = _load(args)
     # --budget bounds the whole command: what loading took, and a reserve for writing, come off it.
     budget = None
@@ -317,7 +315,9 @@ def _place(args: argparse.Namespace) -> int:
 
             result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,
                                    controller=args.controller, samples=args.samples, seed=args.seed,
-                                   weights=args.weights, fd_schedule=args.fd, progress=progress)  # fmt: skip
+                                   weights=args.weights, fd_schedule=args.fd, finetune_steps=args.finetune_steps,
+                                   finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
+                                   progress=progress)  # fmt: skip
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         elif args.method == "rl":

@@ -236,8 +236,12 @@ def test_place_with_a_budget_runs_learned_annealing_from_the_policys_placement(t
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "rl+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
     assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
-    assert main([*args, "--finetune-steps", "32"]) == 2
-    assert "--finetune-steps goes without --budget" in capsys.readouterr().err
+    tuned = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "4", "--fd", "circuit_training",
+             "-o", str(out), "--finetune-steps", "32", "--json"]  # tuned first, in the same budget  # fmt: skip
+    assert main(tuned) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "rl+finetune+learned-sa" and result["finetune_steps"] <= 32 and result["moves"] > 0
+    assert result["overlap_area"] == 0.0 and result["runtime_s"] <= 4.0 * 1.1
 
 
 @pytest.mark.parametrize(

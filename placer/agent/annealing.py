@@ -115,7 +115,7 @@ def train_controller(
     """
     settings = settings or ControllerSettings()
     run = Path(run)
-    started = time.time()
+    started, asked = time.time(), time.perf_counter()
     for design in designs:  # a bad generated name fails here in one line, not in a worker
         if isinstance(design, str) and synthetic.is_name(design):
             try:
@@ -139,7 +139,7 @@ def train_controller(
         write_record(run, record)
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
-            stop = [] if seconds is None else [WallClock(seconds)]
+            stop = [] if seconds is None else [WallClock(seconds, since=asked)]
             checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
             callback = CallbackList([checkpoints, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,

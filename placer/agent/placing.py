@@ -35,6 +35,7 @@ from placer.fd import SCHEDULES
 
 BUNDLED_NAME = "pretrained.zip"
 PIPELINE_CELLS = 64 * 64  # grids this large overlap the network and the environments (see _play)
+FINETUNE_SHARE = 0.5  # of a learned-annealing budget: the most that fine-tuning first may take
 
 
 def policy_threads(design: Design) -> int:
@@ -343,15 +344,20 @@ def learned_place(
     seed: int = 0,
     weights: CostWeights | None = None,
     fd_schedule: str = "electrostatic",
+    finetune_steps: int = 0,
+    finetune_source: str | None = None,
+    finetune_plc: str | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> PlaceResult:
-    """The policy's zero-shot placement (:func:`policy_place`), then learned annealing from it.
+    """The policy's placement (:func:`policy_place`), then learned annealing from it.
 
-    ``progress`` is called as :func:`policy_place` says, then with stage ``"annealing"``.
-
-    Annealing, steered by ``controller`` (the bundled one by default), gets what is left of
-    ``seconds`` on ``clock`` after the policy has played, and/or ``moves``.
+    With ``finetune_steps``, the policy is fine-tuned on the design first (``finetune_source``
+    and ``finetune_plc`` as :func:`policy_place` takes them), for those steps but at most
+    ``FINETUNE_SHARE`` of ``seconds`` of wall time. Annealing, steered by ``controller`` (the
+    bundled one by default), gets what is left of ``seconds`` on ``clock`` after the policy
+    has played, and/or ``moves``. ``progress`` is called as :func:`policy_place` says, then
+    with stage ``"annealing"``.
 
     Raises:
         ValueError: Neither budget is given.
@@ -359,8 +365,12 @@ def learned_place(
     if seconds is None and moves is None:
         raise ValueError("learned annealing needs a budget in seconds or moves")
     started = clock()
+    tuning = {}
+    if finetune_steps:
+        tuning = {"finetune_steps": finetune_steps, "finetune_source": finetune_source, "finetune_plc": finetune_plc,
+                  "finetune_seconds": None if seconds is None else FINETUNE_SHARE * seconds}  # fmt: skip
     start = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
-                         progress=progress)  # fmt: skip
+                         progress=progress, **tuning)  # fmt: skip
     remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
     model = CostModel(design.netlist, design.floorplan)
     result = learned_anneal(model, start.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
@@ -368,4 +378,4 @@ def learned_place(
                             progress=_stage(progress, "annealing"), clock=clock)  # fmt: skip
     return PlaceResult(f"{start.method}+learned-sa", result.placement, result.report, clock() - started, seed,
                        budget_s=seconds, moves=result.moves, backed_off=start.backed_off,
-                       history=result.history)  # fmt: skip
+                       history=result.history, details=start.details)  # fmt: skip

@@ -292,14 +292,18 @@ class EpisodeLog(BaseCallback):
 
 
 class WallClock(BaseCallback):
-    """Stops training once ``seconds`` of wall time have passed since training started."""
+    """Stops training once ``seconds`` of wall time have passed since ``since`` (a ``perf_counter`` time).
 
-    def __init__(self, seconds: float) -> None:
+    ``since`` is when the run was asked for, so that starting the environment workers and
+    loading the model count too; by default, when training starts.
+    """
+
+    def __init__(self, seconds: float, since: float | None = None) -> None:
         super().__init__()
-        self.seconds, self.started = seconds, 0.0
+        self.seconds, self.since, self.started = seconds, since, 0.0
 
     def _on_training_start(self) -> None:
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if self.since is None else self.since
 
     def _on_step(self) -> bool:
         return time.perf_counter() - self.started < self.seconds
@@ -341,7 +345,8 @@ def train(
         resume: Continue from the run's newest checkpoint (a fresh start when there is none).
         progress_bar: Show SB3's progress bar.
         env_extra: More keyword arguments of the environments (e.g. ``plc``).
-        seconds: Stop after this much wall time of training (at the step it runs out), if sooner.
+        seconds: Stop after this much wall time of this call, setting up included (at the step it
+            runs out), if sooner.
         callbacks: More SB3 callbacks (e.g. :class:`BestEpisode`).
         log: Called with one line per rollout on its finished episodes (:class:`EpisodeLog`), and
             with one when the clock stops the run.
@@ -351,7 +356,7 @@ def train(
     """
     settings = settings or TrainSettings()
     run = Path(run)
-    started = time.time()
+    started, asked = time.time(), time.perf_counter()
     check_designs(designs, settings, env_extra)
     run.mkdir(parents=True, exist_ok=True)
     vec_env = make_vec_env(designs, settings, env_extra)
@@ -371,7 +376,7 @@ def train(
         write_record(run, record)
         remaining = max(timesteps - model.num_timesteps, 0)
         if remaining:
-            stop = [] if seconds is None else [WallClock(seconds)]
+            stop = [] if seconds is None else [WallClock(seconds, since=asked)]
             checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
             callback = CallbackList([checkpoints, EpisodeLog(log), *callbacks, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
