@@ -53,24 +53,27 @@ def policy_threads(design: Design) -> int:
 
 
 def idle_cores(seconds: float = 0.1) -> float:
-    """How many cores other processes leave idle, sampled over ``seconds`` (Linux ``/proc/stat``).
+    """How many cores other processes leave free, sampled over ``seconds`` (Linux ``/proc/stat``).
 
-    Elsewhere, the cores less the 1-minute load average (which lags by about a minute).
+    This process's own threads count as free (a math library's threads may still spin for a
+    while after work). Elsewhere, the cores less the 1-minute load average, which lags by
+    about a minute.
     """
     cores = os.cpu_count() or 1
 
-    def counters() -> tuple[int, int]:
+    def counters() -> tuple[int, int, float, float]:
         with open("/proc/stat") as stat:
             ticks = [int(value) for value in stat.readline().split()[1:]]
-        return ticks[3] + ticks[4], sum(ticks)  # idle and iowait, all
+        return ticks[3] + ticks[4], sum(ticks), time.process_time(), time.perf_counter()  # idle and iowait, all
 
     try:
-        idle0, total0 = counters()
+        idle0, total0, own0, wall0 = counters()
         time.sleep(seconds)
-        idle1, total1 = counters()
+        idle1, total1, own1, wall1 = counters()
     except (OSError, ValueError, IndexError):
         return max(cores - os.getloadavg()[0], 0.0)
-    return cores * (idle1 - idle0) / max(total1 - total0, 1)
+    free = cores * (idle1 - idle0) / max(total1 - total0, 1) + (own1 - own0) / max(wall1 - wall0, 1e-9)
+    return min(free, float(cores))
 
 
 def bundled_checkpoint() -> Path:
