@@ -579,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=whole(1),
         help="rl: torch threads of the policy (default: 1 on grids under 64 x 64; on larger ones the cores "
-        "the 1-minute load average leaves free)",
+        "other processes leave free)",
     )
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")

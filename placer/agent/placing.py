@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch as th
 from sb3_contrib import MaskablePPO
-from stable_baselines3.common.save_util import load_from_zip_file
 
 from envs import MacroPlacementEnv
 from netlists import Design, Placement
 from placer.agent.annealing import learned_anneal
-from placer.agent.policy import NoOptimizer, PlacementPolicy
+from placer.agent.policy import SavedPolicy
 from placer.agent.training import (
     FINETUNE_DEFAULTS,
     BestEpisode,
@@ -85,38 +84,9 @@ def bundled_checkpoint() -> Path:
     return bundled_file(BUNDLED_NAME, "policy", "pretrain")
 
 
-@dataclass(frozen=True)
-class SavedPolicy:
-    """A checkpoint's policy as saved: the map size it trained on, its width and its weights."""
-
-    map_size: int
-    width: int
-    weights: dict[str, th.Tensor]
-
-    @classmethod
-    def read(cls, checkpoint: str | Path) -> SavedPolicy:
-        """Read a model saved by ``train.py`` without building the model (and its optimizer) around it."""
-        data, params, _ = load_from_zip_file(checkpoint, device="cpu")
-        weights = params["policy"]
-        return cls(data["observation_space"]["maps"].shape[-1], weights["features_extractor.stem.0.weight"].shape[0],
-                   weights)  # fmt: skip
-
-    def playing(self, env) -> PlacementPolicy:
-        """The policy for ``env`` (any map size) in evaluation mode, with no optimizer: for playing only."""
-        network = {"width": self.width}
-        policy = PlacementPolicy(env.observation_space, env.action_space, lambda _: 0.0,
-                                 features_extractor_kwargs=network, optimizer_class=NoOptimizer)  # fmt: skip
-        policy.load_state_dict(self.weights)
-        policy.set_training_mode(False)
-        return policy
-
-
 def map_size(checkpoint: str | Path | MaskablePPO | SavedPolicy, design: Design) -> int:
     """The checkpoint's map size when the design fits in it, else the design's grid rounded up to 8."""
-    if isinstance(checkpoint, MaskablePPO):
-        trained = checkpoint.observation_space["maps"].shape[-1]
-    else:
-        trained = (checkpoint if isinstance(checkpoint, SavedPolicy) else SavedPolicy.read(checkpoint)).map_size
+    trained = SavedPolicy.of(checkpoint).map_size
     needed = 8 * math.ceil(max(design.floorplan.cols, design.floorplan.rows) / 8)
     return trained if needed <= trained else needed
 
@@ -170,7 +140,7 @@ def finetune(
     """
     if steps is None and seconds is None:
         raise ValueError("fine-tuning needs a budget in steps or seconds")
-    best = BestEpisode(progress, steps, seconds)
+    best = BestEpisode(progress, steps, seconds, since=time.perf_counter())  # train()'s clock starts here too
     final = train([source], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
                   env_extra=env_extra, seconds=seconds, callbacks=[best])  # fmt: skip
     return FineTuned(final, best.placement, best.proxy_cost, best.num_timesteps, best.episodes)
@@ -259,10 +229,10 @@ def _finetune_settings(steps: int, max_grid: int, fd_schedule: str) -> TrainSett
     PPO collects whole rollouts, so a budget smaller than one (2 x 128 steps) would be
     overrun; the rollout shrinks to fit it instead (and the minibatch with it).
     """
-    defaults = TrainSettings()
-    n_steps = max(1, min(defaults.n_steps, math.ceil(steps / 2))) if steps else defaults.n_steps
-    return TrainSettings(n_envs=2, max_grid=max_grid, fd_schedule=fd_schedule, n_steps=n_steps,
-                         batch_size=min(defaults.batch_size, 2 * n_steps), **FINETUNE_DEFAULTS)  # fmt: skip
+    defaults, envs = TrainSettings(), 2
+    n_steps = max(1, min(defaults.n_steps, math.ceil(steps / envs))) if steps else defaults.n_steps
+    return TrainSettings(n_envs=envs, max_grid=max_grid, fd_schedule=fd_schedule, n_steps=n_steps,
+                         batch_size=min(defaults.batch_size, envs * n_steps), **FINETUNE_DEFAULTS)  # fmt: skip
 
 
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule, progress=None):
@@ -279,7 +249,7 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
     first episode takes the most likely cell each step; the others sample (Gumbel-max on a
     generator seeded by ``seed``, so runs repeat and torch's global generator is left alone).
     """
-    saved = SavedPolicy.read(checkpoint)  # once, for its map size and its weights
+    saved = SavedPolicy.of(checkpoint)  # read once, for its map size and its weights
     first = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
     policy = saved.playing(first)
     # Shallow copies share the design, cost model and start, which episodes only read; reset()

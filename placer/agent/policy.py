@@ -8,10 +8,15 @@ features.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import torch as th
 from gymnasium import spaces
+from sb3_contrib import MaskablePPO
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
+from stable_baselines3.common.save_util import load_from_zip_file
 from torch import nn
 
 from placer.agent.network import PlacementNet
@@ -82,3 +87,38 @@ class PlacementPolicy(MaskableActorCriticPolicy):
         distribution = self._get_action_dist_from_latent(latent_pi)
         distribution.apply_masking(action_masks)
         return distribution, self.value_net(latent_vf)
+
+
+@dataclass(frozen=True)
+class SavedPolicy:
+    """A checkpoint's policy as saved: the map size it trained on, its width and its weights."""
+
+    map_size: int
+    width: int
+    weights: dict[str, th.Tensor]
+
+    @classmethod
+    def of(cls, source: str | Path | MaskablePPO | SavedPolicy) -> SavedPolicy:
+        """The policy of a loaded model, or of a model saved by ``train.py``.
+
+        A saved one is read without building the model (and its optimizer) around it.
+        """
+        if isinstance(source, SavedPolicy):
+            return source
+        if isinstance(source, MaskablePPO):
+            policy = source.policy
+            return cls(source.observation_space["maps"].shape[-1], policy.features_extractor.stem[0].out_channels,
+                       policy.state_dict())  # fmt: skip
+        data, params, _ = load_from_zip_file(source, device="cpu")
+        weights = params["policy"]
+        return cls(data["observation_space"]["maps"].shape[-1], weights["features_extractor.stem.0.weight"].shape[0],
+                   weights)  # fmt: skip
+
+    def playing(self, env) -> PlacementPolicy:
+        """The policy for ``env`` (any map size) in evaluation mode, with no optimizer: for playing only."""
+        network = {"width": self.width}
+        policy = PlacementPolicy(env.observation_space, env.action_space, lambda _: 0.0,
+                                 features_extractor_kwargs=network, optimizer_class=NoOptimizer)  # fmt: skip
+        policy.load_state_dict(self.weights)
+        policy.set_training_mode(False)
+        return policy

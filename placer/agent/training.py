@@ -21,7 +21,7 @@ import math
 import multiprocessing
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 from envs import MacroPlacementEnv, MultiDesignEnv
 from netlists import NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path, atomic_write
-from placer.agent.policy import PlacementPolicy
+from placer.agent.policy import PlacementPolicy, SavedPolicy
 
 CHECKPOINT = re.compile(r"step_(\d+)\.zip")
 
@@ -217,13 +217,21 @@ def restart(model: BaseAlgorithm, seed: int) -> None:
     model._last_episode_starts = np.ones(env.num_envs, dtype=bool)
 
 
+def finished_episodes(rollout: dict) -> Iterator[dict]:
+    """The infos of the episodes that finished (placed every macro) at this step of the rollout."""
+    for done, info in zip(rollout["dones"], rollout["infos"], strict=True):
+        if done and "placement" in info:  # an infeasible end has no placement
+            yield info
+
+
 class BestEpisode(BaseCallback):
     """Keeps the finished training episode with the lowest proxy cost: its placement and cost.
 
     Fine-tuning on one design is a search for that design's placement, and PPO samples many
     episodes on the way; the best of them is a result in its own right. Given ``progress``, it
     is called as ``progress(fraction of the budget used, best proxy cost so far)`` each step,
-    the budget being ``steps`` and/or ``seconds`` (whichever runs out first).
+    the budget being ``steps`` and/or ``seconds`` (whichever runs out first) counted from
+    ``since`` (a ``perf_counter`` time; by default when training starts).
     """
 
     def __init__(
@@ -231,23 +239,23 @@ class BestEpisode(BaseCallback):
         progress: Callable[[float, float], None] | None = None,
         steps: int | None = None,
         seconds: float | None = None,
+        since: float | None = None,
     ) -> None:
         super().__init__()
         self.placement: Placement | None = None
         self.proxy_cost = math.inf
         self.episodes = 0
-        self.progress, self.steps, self.seconds = progress, steps, seconds
+        self.progress, self.steps, self.seconds, self.since = progress, steps, seconds, since
         self.started = 0.0
 
-    def _on_training_start(self) -> None:
-        self.started = time.perf_counter()
+    def _on_training_start(self) -> None:  # the seconds count from ``since``, as :class:`WallClock`'s do
+        self.started = time.perf_counter() if self.since is None else self.since
 
     def _on_step(self) -> bool:
-        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
-            if done and "placement" in info:  # finished, not infeasible
-                self.episodes += 1
-                if info["proxy_cost"] < self.proxy_cost:
-                    self.placement, self.proxy_cost = info["placement"], info["proxy_cost"]
+        for info in finished_episodes(self.locals):
+            self.episodes += 1
+            if info["proxy_cost"] < self.proxy_cost:
+                self.placement, self.proxy_cost = info["placement"], info["proxy_cost"]
         if self.progress is not None:
             used = [self.num_timesteps / self.steps if self.steps else 0.0,
                     (time.perf_counter() - self.started) / self.seconds if self.seconds else 0.0]  # fmt: skip
@@ -271,10 +279,9 @@ class EpisodeLog(BaseCallback):
         self.soft_s: list[float] = []
 
     def _on_step(self) -> bool:
-        for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
-            if done and "proxy_cost" in info and not info.get("infeasible"):
-                self.costs.append(info["proxy_cost"])
-                self.soft_s.append(info.get("soft_macro_s", 0.0))
+        for info in finished_episodes(self.locals):
+            self.costs.append(info["proxy_cost"])
+            self.soft_s.append(info["soft_macro_s"])
         return True
 
     def _on_rollout_end(self) -> None:
@@ -311,12 +318,11 @@ class WallClock(BaseCallback):
 
 def load_policy(checkpoint: str | Path | MaskablePPO, env, settings: TrainSettings | None = None) -> MaskablePPO:
     """A model for ``env`` whose policy weights come from ``checkpoint`` (a path or a loaded model; any map size)."""
-    saved = checkpoint if isinstance(checkpoint, MaskablePPO) else MaskablePPO.load(checkpoint, device="cpu")
-    width = saved.policy.features_extractor.stem[0].out_channels
-    kwargs = (settings or TrainSettings(width=width)).ppo_kwargs()
-    kwargs["policy_kwargs"] = {"features_extractor_kwargs": {"width": width}}
+    saved = SavedPolicy.of(checkpoint)
+    kwargs = (settings or TrainSettings(width=saved.width)).ppo_kwargs()
+    kwargs["policy_kwargs"] = {"features_extractor_kwargs": {"width": saved.width}}
     model = MaskablePPO(PlacementPolicy, env, **kwargs)
-    model.policy.load_state_dict(saved.policy.state_dict())
+    model.policy.load_state_dict(saved.weights)
     return model
 
 
