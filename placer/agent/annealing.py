@@ -100,6 +100,7 @@ def train_controller(
     run: str | Path,
     settings: ControllerSettings | None = None,
     *,
+    start_from: str | Path | None = None,
     resume: bool = False,
     progress_bar: bool = True,
     seconds: float | None = None,
@@ -107,8 +108,9 @@ def train_controller(
     """Train an annealing controller on ``designs`` for ``timesteps`` blocks (or ``seconds``); returns ``final.zip``.
 
     The run folder gets ``run.json``, ``checkpoints/step_<N>.zip`` (every ``checkpoint_every``
-    steps and at the end), ``tb/`` and ``final.zip``; ``resume`` continues from the newest
-    checkpoint.
+    steps and at the end), ``tb/`` and ``final.zip``; ``start_from`` is a saved controller whose
+    weights (and optimiser state) the run starts from, with ``settings``' PPO settings and a
+    step count from zero; ``resume`` continues from the run's newest checkpoint.
 
     Raises:
         ValueError: A design cannot be loaded.
@@ -128,12 +130,17 @@ def train_controller(
         checkpoint = latest_checkpoint(run) if resume else None
         if checkpoint is not None:
             model = PPO.load(checkpoint, env=vec_env, device=settings.device)
+        elif start_from is not None:
+            changed = {k: v for k, v in settings.ppo_kwargs().items() if k not in ("policy_kwargs", "device")}
+            model = PPO.load(start_from, env=vec_env, device=settings.device, **changed)
+            model.num_timesteps = 0
         else:
             model = PPO("MlpPolicy", vec_env, **settings.ppo_kwargs())
         model.tensorboard_log = str(run / "tb")
         names = [d if isinstance(d, str) else d.netlist.name for d in designs]
         record = {"command": "anneal", "designs": names, "timesteps": timesteps,
                   "settings": dataclasses.asdict(settings), "seconds": seconds,
+                  "start_from": None if start_from is None else str(start_from),
                   "resumed_from": None if checkpoint is None else checkpoint.name, "device": str(model.device),
                   "cuda": th.cuda.is_available()}  # fmt: skip
         write_record(run, record)

@@ -118,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     steer.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
     steer.add_argument("--timesteps", type=whole(1), required=True, help="blocks of annealing in all")
     steer.add_argument("--minutes", type=finite(0), help="stop training after this long, if sooner")
+    steer.add_argument("--from", dest="start_from", type=saved_model, metavar="CONTROLLER",
+                       help="start from this controller's weights (a run of train.py anneal)")  # fmt: skip
     steer.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
     steer.add_argument(
         "--envs",
@@ -142,7 +144,8 @@ def _anneal(args: argparse.Namespace) -> Path:
     settings = ControllerSettings(n_envs=args.envs, moves_per_node=tuple(args.moves_per_node), max_moves=args.max_moves,
                                   learning_rate=args.lr, n_steps=args.n_steps, checkpoint_every=args.checkpoint_every,
                                   seed=args.seed, device=args.device)  # fmt: skip
-    return train_controller(expand(args.designs), args.timesteps, args.out, settings, resume=args.resume,
+    return train_controller(expand(args.designs), args.timesteps, args.out, settings, start_from=args.start_from,
+                            resume=args.resume,
                             progress_bar=not args.no_progress,
                             seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
 
