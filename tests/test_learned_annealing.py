@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -137,6 +138,24 @@ def test_training_runs_checkpoints_and_resumes_from_its_newest_checkpoint(small,
     assert (whole.num_timesteps, whole._n_updates) == (resumed.num_timesteps, resumed._n_updates)
     for a, b in zip(whole.policy.parameters(), resumed.policy.parameters(), strict=True):
         assert th.equal(a, b), "resumed, it ends as the run that never stopped"
+
+
+def test_a_run_started_from_a_controller_has_its_weights_and_this_runs_settings(small, tmp_path):
+    design, _, _ = small
+    warm = train_controller([design], 8, tmp_path / "a", TINY, progress_bar=False)
+    source = LearnedController(warm).model
+    other = dataclasses.replace(TINY, learning_rate=1e-3, n_steps=16, batch_size=16, seed=5)
+    final = train_controller([design], 0, tmp_path / "b", other, start_from=warm, progress_bar=False)
+    started = LearnedController(final).model
+    assert started.num_timesteps == 0 and (started.n_steps, started.batch_size, started.seed) == (16, 16, 5)
+    assert started.learning_rate == 1e-3
+    for a, b in zip(source.policy.parameters(), started.policy.parameters(), strict=True):
+        assert th.equal(a, b)
+    record = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert record["start_from"] == str(warm) and record["steps"] == 0
+    trained = LearnedController(train_controller([design], 16, tmp_path / "c", other, start_from=warm,
+                                                 progress_bar=False)).model  # fmt: skip
+    assert trained.num_timesteps == 16 and trained._n_updates == source._n_updates + 1  # one rollout of 16, one epoch
 
 
 def test_the_prior_controller_is_near_annealings_settings():
