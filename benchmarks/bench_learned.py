@@ -187,7 +187,8 @@ def main() -> None:
     path = out / "runs.jsonl"
     rows = [r for r in done_rows(path) if r["seconds"] == args.seconds]
     have = {(r["design"], r["arm"], r["seed"]) for r in rows}
-    todo = [(d, a, s) for d in designs for s in range(args.seeds) for a in arms if (d, a, s) not in have]
+    # Seed by seed, so a run stopped early has every design at the seeds done.
+    todo = [(d, a, s) for s in range(args.seeds) for d in designs for a in arms if (d, a, s) not in have]
     if args.report:
         todo = []
     print(f"{len(todo)} runs to go ({len(have)} done), {args.jobs} at once", flush=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -15,10 +17,11 @@ import pytest
 import torch as th
 from gymnasium.utils.env_checker import check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
+from stable_baselines3.common.vec_env import SubprocVecEnv
 from test_env import hard_macro_violations
 
 from envs import AnnealControlEnv
-from envs.anneal_env import ACTION_SIZE, move_mix
+from envs.anneal_env import ACTION_SIZE, make_anneal_env, move_mix
 from netlists.synthetic import SyntheticSpec, generate
 from placer.agent.annealing import (
     ControllerSettings,
@@ -28,7 +31,7 @@ from placer.agent.annealing import (
     prior_controller,
     train_controller,
 )
-from placer.agent.training import latest_checkpoint
+from placer.agent.training import closing_workers, latest_checkpoint
 from placer.baselines import AnnealRun, AnnealSettings, MoveMix, anneal, place
 from placer.baselines.annealing import FEATURES, MOVES
 from placer.cost import CostModel
@@ -156,6 +159,33 @@ def test_a_run_started_from_a_controller_has_its_weights_and_this_runs_settings(
     trained = LearnedController(train_controller([design], 16, tmp_path / "c", other, start_from=warm,
                                                  progress_bar=False)).model  # fmt: skip
     assert trained.num_timesteps == 16 and trained._n_updates == source._n_updates + 1  # one rollout of 16, one epoch
+
+
+def test_an_interrupt_between_two_workers_replies_ends_the_workers_instead_of_waiting_forever(small):
+    design, _, _ = small
+    quick = {"moves_per_node": (1.0, 1.0), "settings": FOUR_BLOCKS}
+    slow = {"moves_per_node": (5e5, 5e5), "max_moves": 10**8, "settings": FOUR_BLOCKS}  # a block of many seconds
+    vec_env = SubprocVecEnv([functools.partial(make_anneal_env, [design], quick),
+                             functools.partial(make_anneal_env, [design], slow)])  # fmt: skip
+    vec_env.reset()
+    outcome = []
+
+    def interrupted_mid_step() -> None:
+        try:
+            with closing_workers(vec_env):
+                vec_env.step_async(np.zeros((2, ACTION_SIZE)))
+                vec_env.remotes[0].recv()  # the quick worker's reply is read, the slow one's is not
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            outcome.append("interrupted")
+
+    began = time.perf_counter()
+    thread = threading.Thread(target=interrupted_mid_step, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert outcome == ["interrupted"], "closing the workers waited on a reply that never comes"
+    assert vec_env.closed and not any(process.is_alive() for process in vec_env.processes)
+    assert time.perf_counter() - began < 10
 
 
 def test_the_prior_controller_is_near_annealings_settings():

@@ -32,6 +32,7 @@ from placer.agent.training import (
     Checkpoints,
     WallClock,
     bundled_file,
+    closing_workers,
     dealt_vec_env,
     latest_checkpoint,
     save_atomically,
@@ -125,8 +126,7 @@ def train_controller(
             except ValueError as error:
                 raise ValueError(f"design {design}: {error}") from None
     run.mkdir(parents=True, exist_ok=True)
-    vec_env = make_controller_vec_env(designs, settings)
-    try:
+    with closing_workers(make_controller_vec_env(designs, settings)) as vec_env:
         checkpoint = latest_checkpoint(run) if resume else None
         if checkpoint is not None:
             model = PPO.load(checkpoint, env=vec_env, device=settings.device)
@@ -158,8 +158,6 @@ def train_controller(
         record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
         write_record(run, record)
         return final
-    finally:
-        vec_env.close()
 
 
 def bundled_controller() -> Path:

@@ -13,6 +13,7 @@ policy for another (:func:`load_policy`); that is how a checkpoint serves design
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import importlib.resources
@@ -128,6 +129,30 @@ def dealt_vec_env(make_env: Callable, designs: Sequence, n_envs: int, seed: int,
     vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
     vec_env.seed(seed)
     return vec_env
+
+
+@contextlib.contextmanager
+def closing_workers(vec_env: VecEnv) -> Iterator[VecEnv]:
+    """Use ``vec_env`` and close it; on an interrupt, end its worker processes instead.
+
+    An interrupt can land between the replies of a step (one worker's read, the next not),
+    and ``SubprocVecEnv.close`` would then wait for a reply that never comes. The workers
+    hold nothing to save (checkpoints are the learner's), so they are terminated.
+    """
+    try:
+        yield vec_env
+    except KeyboardInterrupt:
+        if isinstance(vec_env, SubprocVecEnv) and not vec_env.closed:
+            for process in vec_env.processes:
+                process.terminate()
+            for process in vec_env.processes:
+                process.join()
+            for remote in vec_env.remotes:
+                remote.close()
+            vec_env.closed = True
+        raise
+    finally:
+        vec_env.close()
 
 
 def make_vec_env(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
@@ -365,8 +390,7 @@ def train(
     started, asked = time.time(), time.perf_counter()
     check_designs(designs, settings, env_extra)
     run.mkdir(parents=True, exist_ok=True)
-    vec_env = make_vec_env(designs, settings, env_extra)
-    try:
+    with closing_workers(make_vec_env(designs, settings, env_extra)) as vec_env:
         checkpoint = latest_checkpoint(run) if resume else None
         if checkpoint is not None:
             model = MaskablePPO.load(checkpoint, env=vec_env, device=settings.device)
@@ -394,5 +418,3 @@ def train(
         record["wall_s"], record["steps"] = time.time() - started, model.num_timesteps
         write_record(run, record)
         return final
-    finally:
-        vec_env.close()
