@@ -1,11 +1,17 @@
-"""README.md cannot drift: every Python snippet runs as pasted, every command line parses.
+"""README.md cannot drift: every Python snippet runs as pasted, every command line runs.
 
 Each ``python`` block is executed on its own, in a fresh namespace and an empty folder, and
 must print something. Each ``placer`` and ``python train.py`` line of a ``bash`` block is
 parsed by the real argument parser (so every option it shows exists and takes the values
-shown); the quick ones (reading, scoring, drawing, greedy and zero-shot placement of bundled
-designs) are also run and must exit 0. The rest (annealing for minutes, training, clustering
-a flat netlist, placeholders such as ``path/to``) are parsed only.
+shown) and run, and must exit 0:
+
+* the quick ones (reading, scoring, drawing, greedy and zero-shot placement of bundled
+  designs) as written, each in an empty folder;
+* the rest (annealing for minutes, training, clustering, fine-tuning) in README order in one
+  folder, so that a line finds what the lines before it wrote (``runs/pre/final.zip``,
+  ``c.pb.txt.gz``), with their budgets cut to seconds (``SMALL``) and a small flat netlist as
+  the ``flat.pb.txt.gz`` the examples name (and the ``path/to`` files: that netlist, its
+  ``.plc``, Bookshelf ibm01 of ``../shared/data``).
 """
 
 from __future__ import annotations
@@ -67,11 +73,26 @@ def words(line: str) -> list[str]:
     return [w for w in shlex.split(line) if w != "..."]
 
 
-ELIDED = {  # what a `train.py COMMAND ...` line leaves out: the required options, each with a value
-    "pretrain": {"--designs": "synthetic:0", "--timesteps": "1"},
-    "finetune": {"--from": "x.zip", "--design": "ariane133", "--timesteps": "1"},
-    "anneal": {"--designs": "synthetic:0", "--timesteps": "1"},
-}
+def options(argv: list[str]) -> dict[str, list[str]]:
+    """A command's ``--option value ...`` groups (each option with the words up to the next option)."""
+    groups: dict[str, list[str]] = {}
+    for word in argv:
+        if word.startswith("--"):
+            groups[word] = current = []
+        elif groups:
+            current.append(word)
+    return groups
+
+
+def with_elided(argv: list[str], line: str) -> list[str]:
+    """A ``train.py COMMAND ... --more`` line: the options of the README's last full line of COMMAND, then its own."""
+    if "..." not in line:
+        return argv
+    full = next(words(other)[2:] for other in reversed(COMMANDS[: COMMANDS.index(line)])
+                if "..." not in other and words(other)[2:3] == argv[:1])  # fmt: skip
+    own = options(argv)
+    kept = [part for key, values in options(full).items() if key not in own for part in (key, *values)]
+    return [argv[0], *kept, *argv[1:]]
 
 
 @pytest.mark.parametrize("line", COMMANDS)
@@ -80,10 +101,7 @@ def test_a_command_line_parses_and_the_quick_ones_run(line, tmp_path, monkeypatc
     argv = words(line)
     placer = argv[0] == "placer"
     entry, parser = (main, build_parser()) if placer else (train_cli.main, train_cli.build_parser())
-    argv = argv[1:] if placer else argv[2:]
-    if "..." in line:  # the options an elided line shows go with the required ones it leaves out
-        left_out = [part for key, value in ELIDED[argv[0]].items() if key not in argv for part in (key, value)]
-        argv = [argv[0], *left_out, *argv[1:]]
+    argv = argv[1:] if placer else with_elided(argv[2:], line)
     for word in argv:  # the models a line names exist, so that it parses
         if word.endswith(".zip"):
             Path(word).parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +111,65 @@ def test_a_command_line_parses_and_the_quick_ones_run(line, tmp_path, monkeypatc
         return
     assert entry(argv) == 0, capsys.readouterr().err
     assert_ignored(tmp_path)
+
+
+SMALL = {"--budget": "4", "--moves": "2000", "--finetune-steps": "16", "--timesteps": "16", "--anneal-seconds": "0.2",
+         "--epochs": "1", "--envs": "1"}  # fmt: skip
+"""A slow line's budgets, cut to seconds."""
+TRAINING_EXTRA = {"imitate": ["--no-progress"], "pretrain": ["--n-steps", "8", "--no-progress"],
+                  "finetune": ["--n-steps", "8", "--no-progress"],
+                  "anneal": ["--n-steps", "64", "--max-moves", "8192", "--envs", "1", "--no-progress"]}  # fmt: skip
+"""And a training line's short rollouts (one minibatch), annealing runs of 8,192 moves, no progress bar."""
+SLOW_COMMANDS = [line for line in COMMANDS if line.split()[0] != "placer" or any(s in f" {line} " for s in SLOW)]
+
+
+def small_budget(argv: list[str], training: bool) -> list[str]:
+    """``argv`` with its budgets as in ``SMALL``, ranges of generated designs cut to two, and ``TRAINING_EXTRA``."""
+    cut = [SMALL[argv[i - 1]] if i and argv[i - 1] in SMALL else word for i, word in enumerate(argv)]
+    cut = [re.sub(r"^synthetic:(\d+)-\d+$", lambda m: f"synthetic:{m[1]}-{int(m[1]) + 1}", word) for word in cut]
+    extra = TRAINING_EXTRA[argv[0]] if training else []
+    return cut + [word for i, word in enumerate(extra) if word not in argv and not (i and extra[i - 1] in argv)]
+
+
+@pytest.fixture(scope="module")
+def readme_folder(tmp_path_factory):
+    """The one folder the slow lines run in, with the flat netlist the examples name."""
+    import numpy as np
+
+    import netlists
+    from tests.random_designs import flat_design
+
+    folder = tmp_path_factory.mktemp("readme")
+    netlist, placement, floorplan = flat_design(np.random.default_rng(11), n_cells=400, n_nets=600)
+    netlists.write_pb(netlist, placement, folder / "flat.pb.txt.gz")
+    netlists.write_plc(netlists.Design(netlist, floorplan, placement, {}, "flat.pb.txt.gz"), folder / "flat.plc")
+    return folder
+
+
+def placeholders_filled(argv: list[str]) -> list[str]:
+    """``path/to/...`` files of the README's examples as files of ``readme_folder`` or ``../shared``."""
+    shared = ROOT.parent / "shared" / "data"
+    files = {
+        "path/to/netlist.pb.txt.gz": "flat.pb.txt.gz",
+        "path/to/flat.pb.txt.gz": "flat.pb.txt.gz",
+        "path/to/placement.plc": "flat.plc",
+        "path/to/ibm01.aux": str(shared / "bookshelf" / "ibm01" / "ibm01.aux"),
+    }
+    return [files.get(word, word) for word in argv]
+
+
+@pytest.mark.parametrize("line", SLOW_COMMANDS)
+def test_a_slow_command_line_runs_in_order_on_a_small_budget(line, readme_folder, monkeypatch, capsys):
+    monkeypatch.chdir(readme_folder)
+    argv = placeholders_filled(words(line))
+    placer = argv[0] == "placer"
+    entry = main if placer else train_cli.main
+    argv = argv[1:] if placer else with_elided(argv[2:], line)
+    shared = ROOT.parent / "shared"  # the README's ../shared, from the repository's root
+    if any(word.startswith(("../shared/", str(shared))) for word in argv) and not shared.is_dir():
+        pytest.skip(f"needs {shared}")
+    argv = [str(shared / word.removeprefix("../shared/")) if word.startswith("../shared/") else word for word in argv]
+    assert entry(small_budget(argv, training=not placer)) == 0, capsys.readouterr().err
 
 
 def assert_ignored(folder: Path) -> None:
