@@ -80,3 +80,12 @@ def saved_model(text: str) -> str:
     if not zipfile.is_zipfile(path):
         raise argparse.ArgumentTypeError(f"{text!r} is not a saved model (expected the .zip that train.py writes)")
     return str(path)
+
+
+def saved_policy(text: str) -> str:
+    """An argparse type: a policy saved by ``train.py`` (:func:`saved_model`) or exported by it (an ``.onnx`` file)."""
+    if text.endswith(".onnx"):
+        if not Path(text).is_file():
+            raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+        return text
+    return saved_model(text)

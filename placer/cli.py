@@ -29,8 +29,9 @@ from netlists import Design, NetlistFormatError, NodeKind
 from netlists.plc import node_type_counts
 from netlists.protobuf import format_number
 from netlists.textio import atomic_folder
+from placer.agent.runtime import NetworkFileError, is_onnx
 from placer.analytic import AnalyticSettings, place_analytic
-from placer.arguments import OneLineParser, finite, saved_model, whole
+from placer.arguments import OneLineParser, finite, saved_model, saved_policy, whole
 from placer.baselines import METHODS, PackingError, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
@@ -271,6 +272,28 @@ def _check_output(path: str, *, folder: bool = False) -> Path:
     return out
 
 
+def _policy_file(args: argparse.Namespace) -> str | None:
+    """The policy that ``--checkpoint`` and ``--runtime`` ask for (``None``: the bundled torch one).
+
+    Raises:
+        CommandError: The two do not go together, or with ``--finetune-steps``.
+    """
+    given, runtime = args.checkpoint, args.runtime
+    exported = given is not None and is_onnx(given)
+    if runtime == "torch" and exported:
+        raise CommandError(f"--runtime torch plays a .zip saved by train.py, not the exported {given}")
+    if runtime == "onnx" and given is not None and not exported:
+        raise CommandError(f"--runtime onnx plays an exported network: train.py export {given} -o policy.onnx, "
+                           "then --checkpoint policy.onnx")  # fmt: skip
+    if (runtime == "onnx" or exported) and args.finetune_steps:
+        raise CommandError("--finetune-steps trains the torch policy: give a .zip checkpoint, not an ONNX runtime")
+    if runtime == "onnx" and given is None:
+        from placer.agent.placing import bundled_network
+
+        return str(bundled_network())
+    return given
+
+
 def _place(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out = _check_output(args.output, folder=True)
@@ -278,7 +301,8 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError("--budget and --moves must be positive")
     if args.method != "rl":
         rl_only = (("--checkpoint", args.checkpoint), ("--finetune-steps", args.finetune_steps),
-                   ("--controller", args.controller), ("--threads", args.threads))  # fmt: skip
+                   ("--controller", args.controller), ("--threads", args.threads),
+                   ("--runtime", args.runtime))  # fmt: skip
         given = [flag for flag, value in rl_only if value]
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
@@ -286,6 +310,7 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError("--netlist-positions does not go with --finetune-steps (give a complete .plc)")
     if args.grid is not None and args.finetune_steps:
         raise CommandError("--grid does not go with --finetune-steps (write the grid into a .plc and give that)")
+    checkpoint = _policy_file(args)
     if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     design = _load(args)
@@ -313,7 +338,7 @@ def _place(args: argparse.Namespace) -> int:
         if args.method == "rl" and (args.budget is not None or args.moves is not None):
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
 
-            result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,
+            result = learned_place(design, checkpoint, seconds=budget, moves=args.moves,
                                    controller=args.controller, samples=args.samples, seed=args.seed,
                                    weights=args.weights, fd_schedule=args.fd, finetune_steps=args.finetune_steps,
                                    finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
@@ -323,7 +348,7 @@ def _place(args: argparse.Namespace) -> int:
         elif args.method == "rl":
             from placer.agent.placing import policy_place
 
-            result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
+            result = policy_place(design, checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
                                   finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
                                   progress=progress)  # fmt: skip
@@ -333,9 +358,7 @@ def _place(args: argparse.Namespace) -> int:
             result = place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
                            descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
                            progress=functools.partial(progress, "annealing"))  # fmt: skip
-    except PackingError as error:
-        raise CommandError(str(error)) from None
-    except FileNotFoundError as error:
+    except (PackingError, NetworkFileError, FileNotFoundError) as error:
         raise CommandError(str(error)) from None
     if args.budget is not None:
         result = dataclasses.replace(result, budget_s=args.budget)  # the user's budget, not what was left of it
@@ -563,7 +586,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plc_options(placing, "placement file with the floorplan, fixed macros and ports (default: own)")
     placing.add_argument("--method", choices=(*METHODS, "rl"), default="rl", help="default: rl, zero-shot")
     placing.add_argument(
-        "--checkpoint", type=saved_model, help="policy for --method rl (default: the bundled pretrained one)"
+        "--checkpoint",
+        type=saved_policy,
+        help="policy for --method rl: a .zip saved by train.py, or an .onnx exported by train.py export (played "
+        "on ONNX Runtime); default: the bundled pretrained one",
+    )
+    placing.add_argument(
+        "--runtime",
+        choices=("torch", "onnx"),
+        help="rl: where the policy's network runs (default: torch, or onnx for an .onnx checkpoint); onnx without "
+        "--checkpoint plays the bundled policy's exported network",
     )
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")

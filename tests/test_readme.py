@@ -106,6 +106,9 @@ def test_a_command_line_parses_and_the_quick_ones_run(line, tmp_path, monkeypatc
         if word.endswith(".zip"):
             Path(word).parent.mkdir(parents=True, exist_ok=True)
             zipfile.ZipFile(word, "w").close()
+        elif word.endswith(".onnx"):
+            Path(word).parent.mkdir(parents=True, exist_ok=True)
+            Path(word).touch()
     parser.parse_args(argv)  # exits on anything the parser does not take
     if not placer or any(slow in f" {line} " for slow in SLOW):
         return
@@ -127,7 +130,7 @@ def small_budget(argv: list[str], training: bool) -> list[str]:
     """``argv`` with its budgets as in ``SMALL``, ranges of generated designs cut to two, and ``TRAINING_EXTRA``."""
     cut = [SMALL[argv[i - 1]] if i and argv[i - 1] in SMALL else word for i, word in enumerate(argv)]
     cut = [re.sub(r"^synthetic:(\d+)-\d+$", lambda m: f"synthetic:{m[1]}-{int(m[1]) + 1}", word) for word in cut]
-    extra = TRAINING_EXTRA[argv[0]] if training else []
+    extra = TRAINING_EXTRA.get(argv[0], []) if training else []
     return cut + [word for i, word in enumerate(extra) if word not in argv and not (i and extra[i - 1] in argv)]
 
 

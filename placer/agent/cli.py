@@ -7,6 +7,7 @@
     python train.py imitate --designs synthetic:0-239 --anneal-seconds 4 --epochs 12 --out runs/bc
     python train.py pretrain --from runs/bc/final.zip --designs synthetic:0-239 ...   # PPO from the clone
     python train.py anneal --designs synthetic:0-59 --timesteps 40000 --minutes 30 --out runs/anneal
+    python train.py export runs/pre/final.zip -o policy.onnx     # the policy's network for ONNX Runtime
 
 ``imitate`` clones demonstrations (the better of greedy and annealing per design, replayed
 in the env; see :mod:`placer.agent.imitation`) into ``RUN_DIR/final.zip``; the
@@ -14,6 +15,9 @@ demonstrations are kept in ``RUN_DIR/demos`` and both stages resume.
 
 ``anneal`` trains the controller of learned annealing (:mod:`placer.agent.annealing`): a PPO
 policy that sets annealing's move mix, temperature and ranges block by block.
+
+``export`` writes a policy's network as ONNX (:mod:`placer.agent.runtime`), which
+``placer place --checkpoint policy.onnx`` plays on ONNX Runtime.
 
 ``synthetic:A-B`` stands for the generated designs of seeds A to B (``netlists.synthetic``).
 A run folder gets ``run.json``, ``checkpoints/``, ``tb/`` (``tensorboard --logdir RUN/tb``)
@@ -37,6 +41,7 @@ from envs.placement_env import REWARDS
 from netlists import synthetic
 from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.imitation import clone, collect
+from placer.agent.runtime import SUFFIX, export_onnx
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
 from placer.fd import SCHEDULES
@@ -137,7 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
     steer.add_argument("--device", default=control.device, help="auto (CUDA when present), cpu or cuda")
     steer.add_argument("--no-progress", action="store_true", help="no progress bar")
     steer.add_argument("--json", action="store_true", help="print one JSON object at the end (no progress)")
+    export = commands.add_parser("export", help="write a policy's network as ONNX, for placer place on ONNX Runtime")
+    export.add_argument("checkpoint", type=saved_model, metavar="CHECKPOINT", help="a policy saved by train.py")
+    export.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="the ONNX file written")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
+    export.set_defaults(no_progress=True, out=None, device="cpu")
     return parser
+
+
+def _export(args: argparse.Namespace) -> Path:
+    if Path(args.output).suffix != SUFFIX:
+        raise ValueError(f"-o {args.output}: an exported network is written as {SUFFIX}")
+    return export_onnx(args.checkpoint, args.output)
 
 
 def _anneal(args: argparse.Namespace) -> Path:
@@ -163,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"train.py: interrupted; continue with --resume (the newest checkpoint in {args.out})", file=sys.stderr)
         return 130
     if args.json:  # what the run folder's run.json records, and the model written
-        record = json.loads((Path(args.out) / "run.json").read_text())
+        record = {} if args.out is None else json.loads((Path(args.out) / "run.json").read_text())
         print(json.dumps({"final": str(final), **record}, allow_nan=False))
         return 0
     print(f"wrote {final}")
@@ -173,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> Path:
     if args.device.startswith("cuda") and not th.cuda.is_available():
         raise ValueError(f"--device {args.device}: this machine has no CUDA device (auto or cpu runs here)")
+    if args.command == "export":
+        return _export(args)
     if args.command == "anneal":
         th.set_num_threads(1)  # a small MLP: one thread per process, the cores go to the annealing workers
         return _anneal(args)

@@ -21,6 +21,7 @@ from envs import MacroPlacementEnv
 from netlists import Design, Placement
 from placer.agent.annealing import learned_anneal
 from placer.agent.policy import SavedPolicy
+from placer.agent.runtime import OnnxPolicy, is_onnx
 from placer.agent.training import (
     FINETUNE_DEFAULTS,
     BestEpisode,
@@ -33,6 +34,7 @@ from placer.cost import CostModel, CostWeights
 from placer.fd import SCHEDULES
 
 BUNDLED_NAME = "pretrained.zip"
+BUNDLED_NETWORK = "pretrained.onnx"  # BUNDLED_NAME exported by train.py export
 PIPELINE_CELLS = 64 * 64  # grids this large overlap the network and the environments (see _play)
 FINETUNE_SHARE = 0.5  # of a learned-annealing budget: the most that fine-tuning first may take
 
@@ -84,9 +86,18 @@ def bundled_checkpoint() -> Path:
     return bundled_file(BUNDLED_NAME, "policy", "pretrain")
 
 
-def map_size(checkpoint: str | Path | MaskablePPO | SavedPolicy, design: Design) -> int:
+def bundled_network() -> Path:
+    """The bundled policy's network exported for ONNX Runtime (``train.py export`` of :func:`bundled_checkpoint`).
+
+    Raises:
+        FileNotFoundError: The package was built without it.
+    """
+    return bundled_file(BUNDLED_NETWORK, "exported policy network", "export")
+
+
+def map_size(checkpoint: str | Path | MaskablePPO | SavedPolicy | OnnxPolicy, design: Design) -> int:
     """The checkpoint's map size when the design fits in it, else the design's grid rounded up to 8."""
-    trained = SavedPolicy.of(checkpoint).map_size
+    trained = (checkpoint if isinstance(checkpoint, OnnxPolicy) else SavedPolicy.of(checkpoint)).map_size
     needed = 8 * math.ceil(max(design.floorplan.cols, design.floorplan.rows) / 8)
     return trained if needed <= trained else needed
 
@@ -169,7 +180,8 @@ def policy_place(
 
     Args:
         design: The design.
-        checkpoint: A model saved by ``train.py`` (the bundled pretrained policy by default).
+        checkpoint: A model saved by ``train.py`` (the bundled pretrained policy by default), or
+            its network exported by ``train.py export`` (``.onnx``: played on ONNX Runtime).
         samples: Episodes to play (the first picks the most likely cell each step).
         seed: Seed of the sampled episodes.
         weights: Weights of the proxy cost.
@@ -192,6 +204,8 @@ def policy_place(
     started = time.perf_counter()
     checkpoint = Path(checkpoint) if checkpoint is not None else bundled_checkpoint()
     tuning = finetune_steps > 0 or finetune_seconds is not None
+    if tuning and is_onnx(checkpoint):
+        raise ValueError(f"fine-tuning trains a policy saved by train.py (.zip), not the exported {checkpoint}")
     method = "rl+finetune" if tuning else "rl"
     found = [_play(design, checkpoint, samples, seed, weights, fd_schedule, _stage(progress, "zero-shot"))]
     if tuning:
@@ -249,9 +263,10 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
     first episode takes the most likely cell each step; the others sample (Gumbel-max on a
     generator seeded by ``seed``, so runs repeat and torch's global generator is left alone).
     """
-    saved = SavedPolicy.of(checkpoint)  # read once, for its map size and its weights
+    # Read once, for its map size and its weights; an exported network plays on ONNX Runtime.
+    saved = OnnxPolicy(checkpoint, th.get_num_threads()) if is_onnx(checkpoint) else SavedPolicy.of(checkpoint)
     first = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
-    policy = saved.playing(first)
+    policy = None if isinstance(saved, OnnxPolicy) else saved.playing(first)
     # Shallow copies share the design, cost model and start, which episodes only read; reset()
     # gives each its own placer, observation buffers and random generator. Only one thread
     # steps environments at a time.
@@ -268,8 +283,11 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
         batch = {key: np.stack([observations[k][key] for k in active]) for key in observations[active[0]]}
         masks = np.stack([envs[k].action_masks() for k in active])
         with th.no_grad():
-            tensors, _ = policy.obs_to_tensor(batch)
-            logits = policy.get_distribution(tensors, masks).distribution.logits
+            if policy is None:
+                logits = th.from_numpy(saved.logits(batch["maps"], batch["vector"], masks))
+            else:
+                tensors, _ = policy.obs_to_tensor(batch)
+                logits = policy.get_distribution(tensors, masks).distribution.logits
             uniform = th.rand(logits.shape, generator=noise).clamp_(1e-12, 1.0)
             sampled = (logits - th.log(-th.log(uniform))).argmax(dim=1)
             likeliest = logits.argmax(dim=1)
