@@ -95,9 +95,11 @@ def test_zero_shot_on_onnx_runtime_places_as_torch_does(exported):
 
 def test_placer_place_runtime_onnx_and_what_it_refuses(exported, tmp_path, capsys):
     assert placer_main(["place", "sample_clustered", "--runtime", "onnx", "-o", str(tmp_path / "a"), "--json"]) == 0
-    onnx_cost = json.loads(capsys.readouterr().out)["proxy_cost"]
+    on_onnx = json.loads(capsys.readouterr().out)
     assert placer_main(["place", "sample_clustered", "-o", str(tmp_path / "b"), "--json"]) == 0
-    assert onnx_cost == pytest.approx(json.loads(capsys.readouterr().out)["proxy_cost"], abs=1e-12)
+    on_torch = json.loads(capsys.readouterr().out)
+    assert on_onnx["proxy_cost"] == pytest.approx(on_torch["proxy_cost"], abs=1e-12)
+    assert (on_onnx["inference"], on_torch["inference"]) == ("onnxruntime", "torch")
     bogus = tmp_path / "bogus.onnx"
     bogus.write_text("not a model")
     refused = [

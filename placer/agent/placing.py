@@ -224,7 +224,10 @@ def policy_place(
         if tuned.placement is not None:  # scored here, on the caller's design
             report = CostModel(design.netlist, design.floorplan).evaluate(tuned.placement, weights)
             found.append((tuned.placement, report))
-    details = {"episodes": samples * (2 if tuning else 1)}
+    details = {
+        "episodes": samples * (2 if tuning else 1),
+        "inference": "onnxruntime" if is_onnx(checkpoint) else "torch",
+    }
     if tuning:
         details |= {"finetune_steps": tuned.steps, "finetune_episodes": tuned.episodes}
     found = [f for f in found if f is not None]

@@ -7,8 +7,8 @@ logits outside it (``PADDING_LOGIT``) and of masked cells is done here in numpy,
 policy does it, so both give the same logits to about 1e-5 and the same most likely cells.
 The map size the policy trained on and its width travel in the file's metadata.
 
-Playing needs only ``onnxruntime``; exporting needs torch and ``onnx`` as well (the ``onnx``
-extra: ``pip install -e ".[onnx]"``).
+Playing needs only ``onnxruntime`` (and numpy); exporting needs torch, ``onnx`` and
+``onnxscript`` (torch's exporter), all of them dependencies of the toolkit.
 """
 
 from __future__ import annotations
