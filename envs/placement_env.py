@@ -107,9 +107,11 @@ class MacroPlacementEnv(gym.Env):
         spacing: Clearance (µm) between hard macros (Circuit Training uses 0.1).
         render_mode: ``"rgb_array"``, ``"human"`` or ``None``.
         render_size: Pixels along the longer canvas side of rendered frames.
-
-    Soft macros start where the placement file puts them; those it leaves unplaced are
-    placed once, by force-directed placement around the fixed macros, when the env is built.
+        soft_start: Where soft macros start: ``"file"`` (where the placement file puts them;
+            those it leaves unplaced are placed once, by force-directed placement around the
+            fixed macros, when the env is built) or ``"fd"`` (all of them by that placement,
+            the file's soft-macro positions unread: observations carry no reference answer).
+            ``"file"`` is the default because the bundled policy was trained with it.
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 8}
@@ -130,6 +132,7 @@ class MacroPlacementEnv(gym.Env):
         spacing: float = 0.0,
         render_mode: str | None = None,
         render_size: int = 512,
+        soft_start: str = "file",
     ) -> None:
         if reward not in REWARDS:
             raise ValueError(f"unknown reward {reward!r} (expected one of {', '.join(REWARDS)})")
@@ -146,7 +149,7 @@ class MacroPlacementEnv(gym.Env):
         self.render_mode, self.render_size = render_mode, render_size
         nl, fp = self.design.netlist, self.design.floorplan
         self.model = CostModel(nl, fp)
-        self._start = starting_placement(nl, fp, self.design.placement, self.fd_schedule)
+        self._start = starting_placement(nl, fp, self.design.placement, self.fd_schedule, soft_start)
         self._placer = self._new_placer(placement_order(nl, self._start, order, np.random.default_rng(0)))
         if self._placer.order.size == 0:
             raise ValueError(f"{nl.name} has no movable hard macro to place")

@@ -62,21 +62,36 @@ def placement_order(
     return ids
 
 
+SOFT_STARTS = ("file", "fd")
+"""Where the soft macros start (:func:`starting_placement`): the placement file's positions, or FD's alone."""
+
+
 def starting_placement(
-    netlist: Netlist, floorplan: Floorplan, placement: Placement, schedule: FDSchedule | None = None
+    netlist: Netlist,
+    floorplan: Floorplan,
+    placement: Placement,
+    schedule: FDSchedule | None = None,
+    soft_start: str = "file",
 ) -> Placement:
     """Where sequential placement starts: movable hard macros off the canvas, everything else placed.
 
-    Fixed nodes, ports and placed soft macros stay where ``placement`` has them; soft macros
-    it leaves unplaced are put down by force-directed placement (``schedule``, the
-    electrostatic one by default) around the fixed macros.
+    Fixed nodes and ports stay where ``placement`` has them. With ``soft_start="file"`` so do
+    the placed soft macros, and those it leaves unplaced are put down by force-directed
+    placement (``schedule``, the electrostatic one by default) around the fixed macros; with
+    ``"fd"`` every movable soft macro is, from the canvas centre, so the start carries nothing
+    of the file's soft-macro positions (for a file written by another placer, its answer).
+
+    Raises:
+        ValueError: ``soft_start`` is not one of ``SOFT_STARTS``.
     """
+    if soft_start not in SOFT_STARTS:
+        raise ValueError(f"unknown soft_start {soft_start!r} (expected one of {', '.join(SOFT_STARTS)})")
     start = placement.copy()
     hard = netlist.nodes_of(NodeKind.HARD_MACRO)
     movable = hard[~start.fixed[hard]]
     start.x[movable] = start.y[movable] = math.nan
     soft = netlist.nodes_of(NodeKind.SOFT_MACRO)
-    missing = soft[~start.is_placed[soft]]
+    missing = soft[~start.is_placed[soft]] if soft_start == "file" else soft[~start.fixed[soft]]
     if missing.size:
         placed = place_soft_macros(netlist, start, floorplan, schedule or FDSchedule.electrostatic())
         start.x[missing], start.y[missing] = placed.x[missing], placed.y[missing]

@@ -344,3 +344,27 @@ def test_maskable_ppo_trains_on_a_subproc_vec_env_of_different_designs():
     finally:
         vec_env.close()
     assert envs.ENV_ID in gym.registry
+
+
+def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_positions():
+    design = netlists.load("ariane133")
+    soft = design.netlist.nodes_of(NodeKind.SOFT_MACRO)
+    shuffled = design.placement.copy()
+    order = np.random.default_rng(0).permutation(soft.size)  # the clusters' spots, dealt out again
+    shuffled.x[soft], shuffled.y[soft] = design.placement.x[soft][order], design.placement.y[soft][order]
+    moved = dataclasses.replace(design, placement=shuffled)
+
+    def first_steps(source: Design, soft_start: str) -> list[dict[str, np.ndarray]]:
+        env = MacroPlacementEnv(source, max_grid=32, fd_schedule=None, soft_start=soft_start)
+        seen = [env.reset(seed=0)[0]]
+        for _ in range(4):
+            seen.append(env.step(int(np.flatnonzero(env.action_masks())[0]))[0])
+        return seen
+
+    def same(a: list[dict[str, np.ndarray]], b: list[dict[str, np.ndarray]]) -> bool:
+        return all(np.array_equal(x[key], y[key]) for x, y in zip(a, b, strict=True) for key in x)
+
+    assert same(first_steps(design, "fd"), first_steps(moved, "fd"))
+    assert not same(first_steps(design, "file"), first_steps(moved, "file")), "the file's positions show by default"
+    with pytest.raises(ValueError, match="unknown soft_start"):
+        MacroPlacementEnv(design, max_grid=32, fd_schedule=None, soft_start="reference")

@@ -45,6 +45,7 @@ from placer.agent.runtime import SUFFIX, export_onnx
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
 from placer.fd import SCHEDULES
+from placer.sequential import SOFT_STARTS
 
 POSITIVE = finite(0, closed=False)
 CORES = os.cpu_count() or 1
@@ -99,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
             default=defaults.fd_schedule,
             help="soft-macro FD schedule",
         )
+        command.add_argument("--soft-start", choices=SOFT_STARTS, default=defaults.soft_start,
+                             help="where soft macros start each episode: the placement file's positions, or FD's "
+                             "alone (no reference answer in the observations)")  # fmt: skip
         command.add_argument("--lr", type=POSITIVE, help=f"Adam step size (default {defaults.learning_rate:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
         command.add_argument("--batch-size", type=whole(1), help=f"minibatch (default {defaults.batch_size}; "
@@ -200,6 +204,7 @@ def _run(args: argparse.Namespace) -> Path:
         defaults = TrainSettings(**FINETUNE_DEFAULTS)
     settings = TrainSettings(
         n_envs=args.envs, max_grid=args.max_grid, reward=_given(args.reward, defaults.reward), fd_schedule=args.fd,
+        soft_start=args.soft_start,
         seed=args.seed,
         device=args.device,
         learning_rate=_given(args.lr, IMITATE_LR if imitating else defaults.learning_rate),

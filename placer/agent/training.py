@@ -52,6 +52,8 @@ class TrainSettings:
         max_grid: Side of the padded maps (a multiple of 8); designs must fit in it.
         reward: ``"terminal"`` or ``"dense"`` (see :mod:`envs.placement_env`).
         fd_schedule: Soft-macro placement at the end of each episode.
+        soft_start: Where soft macros start an episode (``placer.sequential.SOFT_STARTS``):
+            the placement file's positions, or force-directed placement's alone.
         learning_rate: Adam step size.
         n_steps: Steps per environment between updates.
         batch_size: Minibatch size.
@@ -67,6 +69,7 @@ class TrainSettings:
     max_grid: int = 64
     reward: str = "terminal"
     fd_schedule: str = "electrostatic"
+    soft_start: str = "file"
     learning_rate: float = 3e-4
     n_steps: int = 128
     batch_size: int = 256
@@ -86,7 +89,8 @@ class TrainSettings:
 
     def env_kwargs(self) -> dict[str, object]:
         """Keyword arguments of every environment."""
-        return {"max_grid": self.max_grid, "reward": self.reward, "fd_schedule": self.fd_schedule}
+        return {"max_grid": self.max_grid, "reward": self.reward, "fd_schedule": self.fd_schedule,
+                "soft_start": self.soft_start}  # fmt: skip
 
 
 FINETUNE_DEFAULTS = {"reward": "dense", "learning_rate": 1e-4, "ent_coef": 0.0}
