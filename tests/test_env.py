@@ -26,6 +26,7 @@ import netlists
 from envs import ENV_ID, MAP_CHANNELS, VECTOR_FEATURES, MacroPlacementEnv
 from netlists import Blockage, Design, Floorplan, NodeKind, Orientation, Placement
 from placer import cli
+from placer.baselines import place
 
 MASK = MAP_CHANNELS.index("mask")
 WIRELENGTH = MAP_CHANNELS.index("wirelength")
@@ -368,3 +369,16 @@ def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_posi
     assert not same(first_steps(design, "file"), first_steps(moved, "file")), "the file's positions show by default"
     with pytest.raises(ValueError, match="unknown soft_start"):
         MacroPlacementEnv(design, max_grid=32, fd_schedule=None, soft_start="reference")
+
+
+def test_greedy_with_soft_start_fd_places_the_same_whatever_the_files_soft_macro_positions():
+    design = netlists.load("ariane133")
+    soft = design.netlist.nodes_of(NodeKind.SOFT_MACRO)
+    shuffled = design.placement.copy()
+    order = np.random.default_rng(1).permutation(soft.size)
+    shuffled.x[soft], shuffled.y[soft] = design.placement.x[soft][order], design.placement.y[soft][order]
+    moved = dataclasses.replace(design, placement=shuffled)
+    a, b = (place(d, "greedy", soft_start="fd") for d in (design, moved))
+    assert np.array_equal(a.placement.x, b.placement.x) and a.report.proxy_cost == b.report.proxy_cost
+    c, d = (place(d, "greedy") for d in (design, moved))
+    assert c.report.proxy_cost != d.report.proxy_cost, "by default the file's soft-macro positions count"

@@ -84,6 +84,7 @@ def place(
     progress: Callable[[float, float], None] | None = None,
     controller: Callable[[np.ndarray], MoveMix] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    soft_start: str = "file",
 ) -> PlaceResult:
     """Place a design's movable hard macros by ``method``, then its soft macros by FD; score it.
 
@@ -100,9 +101,11 @@ def place(
         progress: For annealing: called with the fraction of the budget used and the best cost.
         controller: For annealing: steers its moves block by block (see :func:`anneal`).
         clock: The clock of ``seconds`` (wall time by default; ``time.process_time`` for CPU time).
+        soft_start: Where soft macros start (:func:`placer.sequential.starting_placement`): the
+            design's positions (``"file"``) or force-directed placement's alone (``"fd"``).
 
     Raises:
-        ValueError: An unknown method.
+        ValueError: An unknown method or ``soft_start``.
         PackingError: The macros do not fit on the canvas.
     """
     if method not in METHODS:
@@ -113,7 +116,7 @@ def place(
     fd_schedule = fd_schedule or FDSchedule.electrostatic()
     settings = anneal_settings or AnnealSettings()
     model = CostModel(nl, fp)
-    start = starting_placement(nl, fp, design.placement, fd_schedule)
+    start = starting_placement(nl, fp, design.placement, fd_schedule, soft_start)
     order = placement_order(nl, start)
     if method == "random":
         choosers = [random_chooser(seed + k) for k in range(RANDOM_RETRIES)] + [row_packer, column_packer]
