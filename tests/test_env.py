@@ -347,13 +347,18 @@ def test_maskable_ppo_trains_on_a_subproc_vec_env_of_different_designs():
     assert envs.ENV_ID in gym.registry
 
 
-def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_positions():
-    design = netlists.load("ariane133")
+def clusters_shuffled(design: Design, seed: int) -> Design:
+    """``design`` with its soft macros' spots dealt out again among them (a different reference answer)."""
     soft = design.netlist.nodes_of(NodeKind.SOFT_MACRO)
     shuffled = design.placement.copy()
-    order = np.random.default_rng(0).permutation(soft.size)  # the clusters' spots, dealt out again
+    order = np.random.default_rng(seed).permutation(soft.size)
     shuffled.x[soft], shuffled.y[soft] = design.placement.x[soft][order], design.placement.y[soft][order]
-    moved = dataclasses.replace(design, placement=shuffled)
+    return dataclasses.replace(design, placement=shuffled)
+
+
+def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_positions():
+    design = netlists.load("ariane133")
+    moved = clusters_shuffled(design, 0)
 
     def first_steps(source: Design, soft_start: str) -> list[dict[str, np.ndarray]]:
         env = MacroPlacementEnv(source, max_grid=32, fd_schedule=None, soft_start=soft_start)
@@ -373,11 +378,7 @@ def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_posi
 
 def test_greedy_with_soft_start_fd_places_the_same_whatever_the_files_soft_macro_positions():
     design = netlists.load("ariane133")
-    soft = design.netlist.nodes_of(NodeKind.SOFT_MACRO)
-    shuffled = design.placement.copy()
-    order = np.random.default_rng(1).permutation(soft.size)
-    shuffled.x[soft], shuffled.y[soft] = design.placement.x[soft][order], design.placement.y[soft][order]
-    moved = dataclasses.replace(design, placement=shuffled)
+    moved = clusters_shuffled(design, 1)
     a, b = (place(d, "greedy", soft_start="fd") for d in (design, moved))
     assert np.array_equal(a.placement.x, b.placement.x) and a.report.proxy_cost == b.report.proxy_cost
     c, d = (place(d, "greedy") for d in (design, moved))
