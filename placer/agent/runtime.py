@@ -73,9 +73,9 @@ class OnnxPolicy:
             vector: Their vectors (``batch x features``).
             masks: Their action masks (``batch x actions`` booleans).
         """
-        scaled = maps.astype(np.float32) / np.float32(255.0)  # as SB3 scales image observations
-        r0, r1, c0, c1 = design_window((scaled[:, 0] > 0.5).any(axis=0))
-        window = np.ascontiguousarray(scaled[:, :, r0:r1, c0:c1])
+        # The grid channel over 0.5 once scaled (127/255 is under, 128/255 over); only the window is scaled.
+        r0, r1, c0, c1 = design_window((maps[:, 0] > 127).any(axis=0))
+        window = maps[:, :, r0:r1, c0:c1].astype(np.float32) / np.float32(255.0)  # as SB3 scales image observations
         inside = self.session.run(None, {"maps": window, "vector": vector.astype(np.float32)})[0]
         batch, side = maps.shape[0], maps.shape[-1]
         logits = np.full((batch, inside.shape[1], side, side), PADDING_LOGIT, dtype=np.float32)
