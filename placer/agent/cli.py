@@ -180,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"train.py: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"train.py: interrupted; continue with --resume (the newest checkpoint in {args.out})", file=sys.stderr)
+        hint = "" if args.out is None else f"; continue with --resume (the newest checkpoint in {args.out})"
+        print(f"train.py: interrupted{hint}", file=sys.stderr)
         return 130
     if args.json:  # what the run folder's run.json records, and the model written
         record = {} if args.out is None else json.loads((Path(args.out) / "run.json").read_text())
