@@ -95,13 +95,18 @@ def with_elided(argv: list[str], line: str) -> list[str]:
     return [argv[0], *kept, *argv[1:]]
 
 
+def arguments(line: str, argv: list[str]) -> tuple[bool, list[str]]:
+    """Whether ``line`` is a ``placer`` command, and the arguments its entry point takes (``argv``: its words)."""
+    if argv[0] == "placer":
+        return True, argv[1:]
+    return False, with_elided(argv[2:], line)
+
+
 @pytest.mark.parametrize("line", COMMANDS)
 def test_a_command_line_parses_and_the_quick_ones_run(line, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    argv = words(line)
-    placer = argv[0] == "placer"
+    placer, argv = arguments(line, words(line))
     entry, parser = (main, build_parser()) if placer else (train_cli.main, train_cli.build_parser())
-    argv = argv[1:] if placer else with_elided(argv[2:], line)
     for word in argv:  # the models a line names exist, so that it parses
         if word.endswith(".zip"):
             Path(word).parent.mkdir(parents=True, exist_ok=True)
@@ -119,10 +124,14 @@ def test_a_command_line_parses_and_the_quick_ones_run(line, tmp_path, monkeypatc
 SMALL = {"--budget": "4", "--moves": "2000", "--finetune-steps": "16", "--timesteps": "16", "--anneal-seconds": "0.2",
          "--epochs": "1", "--envs": "1"}  # fmt: skip
 """A slow line's budgets, cut to seconds."""
-TRAINING_EXTRA = {"imitate": ["--no-progress"], "pretrain": ["--n-steps", "8", "--no-progress"],
-                  "finetune": ["--n-steps", "8", "--no-progress"],
-                  "anneal": ["--n-steps", "64", "--max-moves", "8192", "--envs", "1", "--no-progress"]}  # fmt: skip
-"""And a training line's short rollouts (one minibatch), annealing runs of 8,192 moves, no progress bar."""
+TRAINING_EXTRA = {
+    "imitate": {"--no-progress": None},
+    "pretrain": {"--n-steps": "8", "--no-progress": None},
+    "finetune": {"--n-steps": "8", "--no-progress": None},
+    "anneal": {"--n-steps": "64", "--max-moves": "8192", "--envs": "1", "--no-progress": None},
+}
+"""And the options a training line leaves out, as given (``None``: a flag): short rollouts (one
+minibatch), annealing runs of 8,192 moves, no progress bar."""
 SLOW_COMMANDS = [line for line in COMMANDS if line.split()[0] != "placer" or any(s in f" {line} " for s in SLOW)]
 
 
@@ -130,8 +139,8 @@ def small_budget(argv: list[str], training: bool) -> list[str]:
     """``argv`` with its budgets as in ``SMALL``, ranges of generated designs cut to two, and ``TRAINING_EXTRA``."""
     cut = [SMALL[argv[i - 1]] if i and argv[i - 1] in SMALL else word for i, word in enumerate(argv)]
     cut = [re.sub(r"^synthetic:(\d+)-\d+$", lambda m: f"synthetic:{m[1]}-{int(m[1]) + 1}", word) for word in cut]
-    extra = TRAINING_EXTRA.get(argv[0], []) if training else []
-    return cut + [word for i, word in enumerate(extra) if word not in argv and not (i and extra[i - 1] in argv)]
+    extra = TRAINING_EXTRA.get(argv[0], {}) if training else {}
+    return cut + [word for key, value in extra.items() if key not in argv for word in (key, value) if word is not None]
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +173,8 @@ def placeholders_filled(argv: list[str]) -> list[str]:
 @pytest.mark.parametrize("line", SLOW_COMMANDS)
 def test_a_slow_command_line_runs_in_order_on_a_small_budget(line, readme_folder, monkeypatch, capsys):
     monkeypatch.chdir(readme_folder)
-    argv = placeholders_filled(words(line))
-    placer = argv[0] == "placer"
+    placer, argv = arguments(line, placeholders_filled(words(line)))
     entry = main if placer else train_cli.main
-    argv = argv[1:] if placer else with_elided(argv[2:], line)
     shared = ROOT.parent / "shared"  # the README's ../shared, from the repository's root
     if any(word.startswith(("../shared/", str(shared))) for word in argv) and not shared.is_dir():
         pytest.skip(f"needs {shared}")
