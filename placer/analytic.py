@@ -1,7 +1,7 @@
 """Analytic global placement: smooth wirelength plus an electrostatic density penalty (ePlace style).
 
-Places many movable nodes (every std cell of a flat netlist, or std-cell clusters) with the
-hard macros and ports fixed. The objective is
+Places many movable nodes (every std cell of a flat netlist, or std-cell clusters, with or
+without the hard macros: mixed-size placement) around the fixed nodes and ports. The objective is
 
     f(x, y) = WA(x, y) + lambda * N(x, y)
 
@@ -11,6 +11,8 @@ hard macros and ports fixed. The objective is
   the potential solves Poisson's equation with Neumann boundaries through a DCT, so the
   density force reaches every node whatever the distance to free space (ePlace, Lu et al.
   2015). Nodes smaller than a bin are smeared over ``sqrt(2)`` bins to keep the field smooth.
+  Movable hard macros are charged at the target density, grown by a halo (ePlace-MS, Lu et
+  al. 2016): a bin a macro covers whole is then exactly full, not an overflow to thin out.
 
 Nesterov's accelerated gradient with a Lipschitz step estimate minimises ``f`` while
 ``lambda`` grows, until the density overflow falls below ``target_overflow``. Work per step is
@@ -54,6 +56,8 @@ class AnalyticSettings:
             shrinks, when a step costs more than ``hpwl_step`` of the wirelength.
         hpwl_step: See ``density_weight_growth``.
         seed: Seeds the small random spread of the starting points around the centre.
+        macro_halo: Clearance (µm) added on every side of each movable hard macro in the
+            density, so that macros keep apart the legaliser's spacing.
     """
 
     target_density: float = 1.0
@@ -65,6 +69,7 @@ class AnalyticSettings:
     density_weight_growth: float = 1.05
     hpwl_step: float = 1e-3
     seed: int = 0
+    macro_halo: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 < self.target_density <= 1.0:
@@ -73,6 +78,8 @@ class AnalyticSettings:
             raise ValueError("bins and max_iterations must be >= 0 and max_net_degree >= 2")
         if self.density_weight_growth < 1.0 or self.initial_density_weight <= 0.0:
             raise ValueError("density_weight_growth must be >= 1 and initial_density_weight > 0")
+        if not 0.0 <= self.macro_halo < math.inf or not 0.0 < self.hpwl_step < math.inf:
+            raise ValueError("macro_halo must be finite and >= 0, hpwl_step finite and > 0")
 
 
 @dataclass(frozen=True)
@@ -97,8 +104,9 @@ class AnalyticResult:
 def _wa_axis(net_start, net_pins, weight, pos, gamma, grad):
     """Weighted-average wirelength along one axis; adds its gradient per pin to ``grad``.
 
-    Pins at NaN (of unplaced fixed nodes) are left out. Exponents are shifted by the
-    net's extremes, so no gamma overflows.
+    Every pin of the nets must be placed: fastmath assumes no NaN, so the NaN tests below
+    may be compiled away (:func:`_placed_pins` takes the others out first). Exponents are
+    shifted by the net's extremes, so no gamma overflows.
     """
     total = 0.0
     e_pos = np.empty(np.max(np.diff(net_start)))
@@ -152,6 +160,14 @@ def _hpwl(net_start, net_pins, weight, pin_x, pin_y):
     return total
 
 
+def _placed_pins(net_start: np.ndarray, net_pins: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The nets (CSR) with only the entries whose pin ``keep`` says."""
+    kept = keep[net_pins]
+    net_of_entry = np.repeat(np.arange(net_start.size - 1), np.diff(net_start))
+    counts = np.bincount(net_of_entry[kept], minlength=net_start.size - 1)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(net_start.dtype), net_pins[kept]
+
+
 # ------------------------------------------------------------------------------- the placer
 def default_bins(n_movable: int) -> int:
     """A power of two near ``sqrt(n_movable)``, between 16 and 1024."""
@@ -181,7 +197,7 @@ def place_analytic(
         placement: Positions of the fixed nodes (and of the movable ones if
             ``use_current_loc``). Fixed nodes that are unplaced are left out.
         floorplan: The canvas.
-        movable: Ids of the nodes to place (std cells or soft macros).
+        movable: Ids of the nodes to place (std cells, soft macros, hard macros).
         settings: Knobs; defaults suit a flat netlist.
         use_current_loc: Start from the movable nodes' positions instead of the centre.
         progress: Called every 50 steps with (step, overflow, hpwl).
@@ -207,14 +223,18 @@ def place_analytic(
     # Fixed area is charged at the target density so that free space is what attracts nodes.
     fixed_charge = fixed_map * settings.target_density
 
-    # Fillers (ePlace): bin-sized dummy nodes that take up the free area the movable nodes
-    # leave at the target density. Without them empty corners pull nodes far from their nets.
     n_mov = movable.size
     mov_area = float((netlist.node_area[movable]).sum())
-    n_fill = max(int((capacity.sum() - mov_area) / (bin_w * bin_h)), 0)
+    macros = netlist.node_kind[movable] == NodeKind.HARD_MACRO
+    halo = np.where(macros, settings.macro_halo, 0.0)
+    mov_w, mov_h = netlist.node_width[movable] / 2 + halo, netlist.node_height[movable] / 2 + halo
+    mov_charge = np.where(macros, settings.target_density, 1.0)
+    # Fillers (ePlace): bin-sized dummy nodes that take up the free area the movable nodes
+    # leave at the target density. Without them empty corners pull nodes far from their nets.
+    n_fill = max(int((capacity.sum() - float((4 * mov_w * mov_h * mov_charge).sum())) / (bin_w * bin_h)), 0)
     rng = np.random.default_rng(settings.seed)
-    half_w = np.concatenate([netlist.node_width[movable] / 2, np.full(n_fill, bin_w / 2)])
-    half_h = np.concatenate([netlist.node_height[movable] / 2, np.full(n_fill, bin_h / 2)])
+    half_w = np.concatenate([mov_w, np.full(n_fill, bin_w / 2)])
+    half_h = np.concatenate([mov_h, np.full(n_fill, bin_h / 2)])
     if use_current_loc:
         if not out.is_placed[movable].all():
             raise ValueError("use_current_loc needs every movable node placed")
@@ -226,6 +246,7 @@ def place_analytic(
     y = np.concatenate([y, rng.uniform(0.0, height, n_fill)])
 
     smear_w, smear_h, charge_scale = smeared(half_w, half_h, bin_w, bin_h)
+    charge_scale[:n_mov] *= mov_charge
     area = 4 * half_w * half_h
 
     # Nets for the wirelength gradient: pins on movable nodes move, the rest are constants.
@@ -239,7 +260,10 @@ def place_analytic(
     moving_pins = np.flatnonzero(pin_slot >= 0)
     entry_slot = pin_slot[netlist.net_pins]
     nets_per_node = np.bincount(entry_slot[entry_slot >= 0], minlength=n_mov + n_fill).astype(float)
-    net_start, net_pins = netlist.net_start, netlist.net_pins
+    # Pins of unplaced fixed nodes are left out of the wirelength gradient (no NaN reaches the kernel).
+    net_start, net_pins = _placed_pins(
+        netlist.net_start, netlist.net_pins, (pin_slot >= 0) | ~np.isnan(base_x + base_y)
+    )
 
     def pin_positions(px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pin_x, pin_y = base_x.copy(), base_y.copy()
@@ -273,9 +297,14 @@ def place_analytic(
     def overflow_of(rho: np.ndarray) -> float:
         return float(np.maximum(rho - capacity, 0.0).sum() / mov_area)
 
+    inside_w, inside_h = (
+        half_w - np.pad(halo, (0, n_fill)),
+        half_h - np.pad(halo, (0, n_fill)),
+    )  # the node, not its halo
+
     def clamp(px: np.ndarray, py: np.ndarray) -> None:
-        np.clip(px, half_w, width - half_w, out=px)
-        np.clip(py, half_h, height - half_h, out=py)
+        np.clip(px, inside_w, width - inside_w, out=px)
+        np.clip(py, inside_h, height - inside_h, out=py)
 
     def placed_hpwl(px: np.ndarray, py: np.ndarray) -> float:
         return float(_hpwl(net_start, net_pins, netlist.net_weight, *pin_positions(px, py)))
@@ -325,7 +354,7 @@ def place_analytic(
         step = new_step
         overflow = overflow_of(rho)
         new_hpwl = placed_hpwl(new_ux, new_uy)
-        exponent = np.clip(1.0 - (new_hpwl - last_hpwl) / (settings.hpwl_step * last_hpwl), -1.0, 1.0)
+        exponent = np.clip(1.0 - (new_hpwl - last_hpwl) / (settings.hpwl_step * max(last_hpwl, 1e-30)), -1.0, 1.0)
         lam *= settings.density_weight_growth**exponent
         last_hpwl = new_hpwl
         ux, uy, vx, vy, gx, gy, a = new_ux, new_uy, new_vx, new_vy, new_gx, new_gy, new_a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netlists import NodeKind
+from netlists import NodeKind, synthetic
 from placer.analytic import AnalyticSettings, _wa_axis, hpwl, place_analytic
 from placer.electrostatics import PoissonSolver, scatter_density
 from tests.random_designs import flat_design
@@ -141,3 +141,15 @@ def test_settings_are_checked():
         AnalyticSettings(target_density=1.5)
     with pytest.raises(ValueError):
         AnalyticSettings(density_weight_growth=0.9)
+
+
+def test_movable_hard_macros_charged_at_the_target_density_can_spread_to_it():
+    # 50 equal macros, half the canvas, on 64 x 64 bins: each covers about 80 bins whole. Charged at
+    # their full area those bins would stay 1 / 0.6 times the target (the same macros as soft macros,
+    # which are charged so, end at overflow 0.33 after 1,000 steps); charged at the target they fit.
+    design = synthetic.equal_macros(50, 0.5, seed=50)
+    macros = design.netlist.nodes_of(NodeKind.HARD_MACRO)
+    settings = AnalyticSettings(target_density=0.6, bins=64, hpwl_step=1e-2, max_iterations=1000)
+    result = place_analytic(design.netlist, design.placement, design.floorplan, macros, settings)
+    assert result.overflow <= settings.target_overflow and result.iterations < settings.max_iterations
+    assert np.isfinite(result.placement.x[macros]).all() and np.isfinite(result.placement.y[macros]).all()
