@@ -355,9 +355,10 @@ def _place(args: argparse.Namespace) -> int:
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         else:
+            searching = "polish" if args.method == "analytic" else "annealing"
             result = place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
                            descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
-                           progress=functools.partial(progress, "annealing"))  # fmt: skip
+                           progress=functools.partial(progress, searching))  # fmt: skip
     except (PackingError, NetworkFileError, FileNotFoundError) as error:
         raise CommandError(str(error)) from None
     if args.budget is not None:
@@ -385,6 +386,8 @@ def _place(args: argparse.Namespace) -> int:
           + (f", fine-tuned {result.details['finetune_steps']:,} steps ({result.details['finetune_episodes']} episodes)"
              if "finetune_steps" in result.details else "")
           + ("; packed to fit the crowded canvas" if result.backed_off else ""))  # fmt: skip
+    for stage in result.stages:
+        print(f"  {stage.name:<8} {stage.seconds:6.1f} s  proxy cost {stage.proxy_cost:.6f}")
     print(f"wrote {out / 'placement.plc'}, {out / 'layout.png'} and {out / 'cost.json'}")
     return 0
 
@@ -576,7 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
         "place",
         help="place a design's macros (the bundled policy, zero-shot, unless --method says otherwise)",
         description="Place the movable hard macros on legal grid cells (random; greedy: the cell with the "
-        "smallest wirelength increase; sa: simulated annealing from greedy; rl: a trained policy, zero-shot or "
+        "smallest wirelength increase; sa: simulated annealing from greedy; analytic: hard and soft macros placed "
+        "together analytically, the hard macros legalised, the soft macros placed again, then annealing as a polish "
+        "for the rest of --budget; rl: a trained policy, zero-shot or "
         "after fine-tuning on the design for --finetune-steps steps, and with --budget or --moves then learned "
         "annealing (annealing steered by a trained controller) from its placement), then the soft macros "
         "by force-directed placement. Writes "
@@ -600,9 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")
     placing.add_argument("--budget", type=finite(0.0, closed=False), metavar="SECONDS",
-                         help="sa: wall-clock budget (default 60); rl: zero-shot, then learned annealing "
-                         "for the rest")  # fmt: skip
-    placing.add_argument("--moves", type=whole(1), help="annealing budget in moves (sa, rl; repeatable with --seed)")
+                         help="sa, analytic: wall-clock budget (default 60); rl: zero-shot, then learned "
+                         "annealing for the rest")  # fmt: skip
+    placing.add_argument(
+        "--moves", type=whole(1), help="annealing budget in moves (sa, rl; analytic's polish; repeatable with --seed)"
+    )
     placing.add_argument(
         "--controller", type=saved_model, help="rl: annealing controller (default: the bundled one; train.py anneal)"
     )

@@ -11,11 +11,20 @@ from test_env import hard_macro_violations
 
 import netlists
 from netlists import Design, Floorplan, NodeKind, Placement
-from placer.baselines import AnnealSettings, PackingError, anneal, coordinate_descent, place
+from placer.baselines import (
+    METHODS,
+    AnnealSettings,
+    FlowSettings,
+    PackingError,
+    anneal,
+    coordinate_descent,
+    place,
+)
 from placer.cost import CostModel
 from placer.fd import FDSchedule
 
 FAST_FD = FDSchedule.circuit_training()
+FAST_FLOW = FlowSettings(max_iterations=100)  # the analytic flow's stages short: these tests check legality
 
 
 def four_quadrants() -> Design:
@@ -34,10 +43,10 @@ def four_quadrants() -> Design:
     return Design(netlist, Floorplan(100.0, 100.0, 10, 10), placement)
 
 
-@pytest.mark.parametrize("method", ["random", "greedy", "sa"])
+@pytest.mark.parametrize("method", METHODS)
 def test_crowded_canvas_backs_off_to_packing_and_stays_legal(method):
     design = four_quadrants()
-    result = place(design, method, moves=2000, seed=1, fd_schedule=FAST_FD)
+    result = place(design, method, moves=2000, seed=1, fd_schedule=FAST_FD, flow_settings=FAST_FLOW)
     assert hard_macro_violations(design, result.placement) == []
     assert result.placement.is_placed[:4].all()
     assert result.report.overlap_area == pytest.approx(0.0, abs=1e-9)
@@ -62,9 +71,9 @@ def test_every_method_is_legal_on_random_designs():
         placement = random_placement(rng, netlist, floorplan)
         placement.fixed[:] = rng.random(netlist.n_nodes) < 0.1
         design = Design(netlist, floorplan, placement)
-        for method in ("random", "greedy", "sa"):
+        for method in METHODS:
             try:
-                result = place(design, method, moves=300, seed=seed, fd_schedule=FAST_FD)
+                result = place(design, method, moves=300, seed=seed, fd_schedule=FAST_FD, flow_settings=FAST_FLOW)
             except PackingError as error:
                 assert "too full" in str(error)
                 outcomes["refused"] += 1

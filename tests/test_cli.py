@@ -177,6 +177,18 @@ def test_place_writes_plc_picture_and_costs_that_eval_agrees_with(tmp_path, caps
     assert "greedy+cd: proxy cost" in capsys.readouterr().out
 
 
+def test_place_analytic_prints_its_stages_and_writes_them_in_cost_json(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["place", "toy_macro_stdcell", "--method", "analytic", "--moves", "300", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("analytic: proxy cost") and "300 annealing moves" in printed
+    stages = [line.split()[0] for line in printed.splitlines() if line.startswith("  ")]
+    assert stages == ["global", "legalize", "soft", "polish"]
+    written = json.loads((out / "cost.json").read_text())
+    assert [stage["name"] for stage in written["stages"]] == stages
+    assert written["stages"][-1]["proxy_cost"] == written["proxy_cost"] and written["overlap_area"] == 0.0
+
+
 def test_place_reports_a_canvas_too_full_in_one_line(tmp_path, capsys):
     # On Circuit Training's default 10 x 10 grid the macro's centre cannot sit where it would fit.
     assert main(["place", "ariane_one_hard", "--method", "greedy", "--grid", "10x10", "-o", str(tmp_path / "x")]) == 2

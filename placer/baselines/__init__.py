@@ -1,4 +1,4 @@
-"""Non-RL placers, the yardsticks of every RL result: random, greedy, annealing, coordinate descent.
+"""Non-RL placers, the yardsticks of every RL result: random, greedy, annealing, coordinate descent, the analytic flow.
 
 >>> import netlists
 >>> from placer.baselines import place
@@ -9,6 +9,7 @@
 
 from placer.baselines.annealing import AnnealResult, AnnealRun, AnnealSettings, MoveMix, anneal
 from placer.baselines.descent import coordinate_descent
+from placer.baselines.mixed_size import FlowSettings, mixed_size_place
 from placer.baselines.run import METHODS, PlaceResult, place, with_descent
 from placer.legality import PackingError
 
@@ -17,11 +18,13 @@ __all__ = [
     "AnnealResult",
     "AnnealRun",
     "AnnealSettings",
+    "FlowSettings",
     "MoveMix",
     "PackingError",
     "PlaceResult",
     "anneal",
     "coordinate_descent",
+    "mixed_size_place",
     "place",
     "with_descent",
 ]

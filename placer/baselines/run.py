@@ -19,11 +19,12 @@ from placer.baselines.constructive import (
     row_packer,
 )
 from placer.baselines.descent import coordinate_descent
+from placer.baselines.mixed_size import FlowSettings, Stage, mixed_size_place
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import FDSchedule, place_soft_macros
-from placer.sequential import placement_order, starting_placement
+from placer.sequential import SOFT_STARTS, placement_order, starting_placement
 
-METHODS = ("random", "greedy", "sa")
+METHODS = ("random", "greedy", "sa", "analytic")
 RANDOM_RETRIES = 3  # fresh random tries before random placement backs off to packing
 
 
@@ -32,7 +33,7 @@ class PlaceResult:
     """A placement made by one method, with its proxy cost.
 
     Attributes:
-        method: ``random``, ``greedy`` or ``sa`` (``+cd`` when coordinate descent followed).
+        method: ``random``, ``greedy``, ``sa`` or ``analytic`` (``+cd`` when coordinate descent followed).
         placement: Hard macros on legal cells, soft macros placed by force-directed placement.
         report: Its proxy cost and terms.
         runtime_s: Wall time of the whole method (s).
@@ -43,6 +44,8 @@ class PlaceResult:
         history: Annealing's ``(moves, seconds, temperature, current cost, best cost)`` now and then
             (seconds on the run's clock, from annealing's start).
         details: What else the method counted, by name (e.g. fine-tuning's steps and episodes).
+        stages: The stages of a method made of several (``analytic``), each with its time and
+            the proxy cost after it.
     """
 
     method: str
@@ -55,6 +58,7 @@ class PlaceResult:
     backed_off: bool = False
     history: list[tuple[int, float, float, float, float]] = field(default_factory=list)
     details: dict[str, int | float] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         """The cost terms (the keys of ``placer eval --json``) and how the result was made."""
@@ -67,6 +71,7 @@ class PlaceResult:
             "moves": self.moves,
             "backed_off": self.backed_off,
             **self.details,
+            **({"stages": [dataclasses.asdict(stage) for stage in self.stages]} if self.stages else {}),
         }
 
 
@@ -85,14 +90,18 @@ def place(
     controller: Callable[[np.ndarray], MoveMix] | None = None,
     clock: Callable[[], float] = time.perf_counter,
     soft_start: str = "file",
+    flow_settings: FlowSettings | None = None,
 ) -> PlaceResult:
     """Place a design's movable hard macros by ``method``, then its soft macros by FD; score it.
 
     Args:
         design: The design; fixed macros, ports and placed soft macros start where it has them.
-        method: ``"random"``, ``"greedy"`` or ``"sa"`` (annealing from the greedy placement).
-        seconds: Wall-clock budget of annealing (60 s when neither budget is given).
-        moves: Budget of annealing in moves (repeatable for a seed).
+        method: ``"random"``, ``"greedy"``, ``"sa"`` (annealing from the greedy placement) or
+            ``"analytic"`` (:func:`placer.baselines.mixed_size.mixed_size_place`: mixed-size
+            analytic placement, macro legalisation, then annealing as a polish).
+        seconds: Wall-clock budget of annealing, or of the whole analytic flow (60 s when
+            neither budget is given).
+        moves: Budget of annealing (or of the analytic flow's polish) in moves (repeatable for a seed).
         seed: Seed of random choices.
         descent: Run coordinate descent afterwards.
         weights: Weights of the proxy cost.
@@ -103,6 +112,8 @@ def place(
         clock: The clock of ``seconds`` (wall time by default; ``time.process_time`` for CPU time).
         soft_start: Where soft macros start (:func:`placer.sequential.starting_placement`): the
             design's positions (``"file"``) or force-directed placement's alone (``"fd"``).
+            The analytic flow reads no movable node's position, so for it both are the same.
+        flow_settings: Settings of the analytic flow.
 
     Raises:
         ValueError: An unknown method or ``soft_start``.
@@ -110,12 +121,25 @@ def place(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
+    if soft_start not in SOFT_STARTS:
+        raise ValueError(f"unknown soft_start {soft_start!r} (expected one of {', '.join(SOFT_STARTS)})")
     started = clock()
     nl, fp = design.netlist, design.floorplan
     weights = weights or CostWeights()
     fd_schedule = fd_schedule or FDSchedule.electrostatic()
     settings = anneal_settings or AnnealSettings()
     model = CostModel(nl, fp)
+    if method == "analytic":
+        flow = mixed_size_place(model, design.placement, seconds=seconds, moves=moves, seed=seed,
+                                settings=flow_settings, anneal_settings=settings, weights=weights,
+                                fd_schedule=fd_schedule, progress=progress, clock=clock)  # fmt: skip
+        annealed = flow.polish.moves if flow.polish else 0
+        history = flow.polish.history if flow.polish else []
+        result = PlaceResult(method, flow.placement, flow.report, clock() - started, seed, seconds, annealed,
+                             history=history, details={"target_density": flow.density}, stages=flow.stages)  # fmt: skip
+        if descent:
+            result = with_descent(design, result, weights=weights, fd_schedule=fd_schedule, spacing=settings.spacing)
+        return result
     start = starting_placement(nl, fp, design.placement, fd_schedule, soft_start)
     order = placement_order(nl, start)
     if method == "random":
