@@ -28,7 +28,7 @@ import netlists
 from netlists import Design, NodeKind, synthetic
 from netlists.synthetic import SyntheticSpec
 from placer.agent.placing import learned_place, policy_place, policy_threads
-from placer.baselines import place
+from placer.baselines import METHODS, place
 from placer.cluster import cluster_netlist
 from placer.gridding import gridded
 
@@ -53,7 +53,7 @@ def measure(name: str, design: Design, budget: float) -> dict[str, str]:
         row.update({"waste": f"{100 * choice.waste_x:.1f} / {100 * choice.waste_y:.1f} %",
                     "free cells": f"{100 * choice.empty:.0f} %", "choose s": f"{choice.seconds:.2f}"})  # fmt: skip
     legal = []
-    for method in ("random", "greedy", "sa"):
+    for method in METHODS:
         result = place(design, method, moves=2000, seed=0)
         ok = result.report.overlap_area == 0.0 and not result.backed_off
         legal.append(f"{method} {'yes' if ok else 'NO'}")

@@ -13,7 +13,11 @@ the arms differ only in who sets annealing's move mix, temperature scale and ran
 * ``prior``: the same network untrained (its actions are near zero, i.e. annealing's settings),
   the control that shows what training added and what the forward passes cost;
 * ``sa-soft80``: annealing retuned by hand, 80 % of its moves soft-macro nudges (the best of a
-  small sweep on Ariane133), to show how much of the learned gain a static retune also gets.
+  small sweep on Ariane133), to show how much of the learned gain a static retune also gets;
+* ``analytic``: not annealing from greedy but the field's strongest non-RL flow,
+  ``place(design, "analytic", ...)`` (mixed-size analytic placement, macro legalisation, the
+  soft macros placed again, then annealing as a polish), its analytic stages inside the same
+  CPU budget.
 
 Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat designs of
 ``DATA/flat`` clustered by ``placer.cluster`` on the floorplan stated there). The controller
@@ -23,13 +27,15 @@ Rows are appended to ``OUT/runs.jsonl`` as runs finish, so a stopped benchmark r
 ``--jobs`` runs go at once, one process (one core) each. Printed and written to
 ``OUT/results-<S>s.md``: per design the mean +- sd of each arm, the paired difference of
 learned against sa in percent, wins over seeds, and the CPU time learned annealing needed to
-reach sa's mean final cost; across designs the mean difference and its 95 % interval; and per
-third of the run (a temperature band) the decrease of the current cost per CPU-second.
+reach sa's mean final cost; learned against the best non-RL arm of the design (the lower mean
+of ``sa`` and ``analytic``); across designs the mean differences and their 95 % intervals; and
+per third of the run (a temperature band) the decrease of the current cost per CPU-second.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -43,7 +49,8 @@ from bench_baselines import load_design
 
 from placer.agent.cli import expand
 
-ARMS = ("sa", "learned", "prior", "sa-soft80")
+ARMS = ("sa", "learned", "prior", "sa-soft80", "analytic")
+NON_RL = ("sa", "analytic")
 SOFT80 = (0.05, 0.05, 0.01, 0.05, 0.04, 0.8)  # a hand retune: 80 % soft-macro nudges (best of a small sweep)
 DESIGNS = ("ariane133", "ariane133_ng45", "ariane136_ng45", "mempool_tile_ng45", "synthetic:1000-1009")
 BANDS = 3
@@ -60,8 +67,9 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
 
     torch.set_num_threads(1)
     design = load_design(design_name, Path(data))
+    method = "analytic" if arm == "analytic" else "sa"
     try:  # compiles (or loads) every kernel before the clock starts, for every arm alike
-        place(design, "sa", moves=512, seed=seed)
+        place(design, method, moves=512, seed=seed)
     except PackingError as error:
         return {"design": design_name, "arm": arm, "seed": seed, "seconds": seconds, "error": str(error)}
     steer = None
@@ -70,14 +78,17 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
     elif arm == "prior":
         steer = prior_controller()
     settings = AnnealSettings(move_probabilities=SOFT80) if arm == "sa-soft80" else None
-    result = place(design, "sa", seconds=seconds, seed=seed, controller=steer, anneal_settings=settings,
+    result = place(design, method, seconds=seconds, seed=seed, controller=steer, anneal_settings=settings,
                    clock=time.process_time)  # fmt: skip
     report = result.report
+    # Analytic's history is its polish's: shifted to the run's clock, as every arm's.
+    offset = sum(stage.seconds for stage in result.stages if stage.name != "polish")
     return {"design": design_name, "arm": arm, "seed": seed, "seconds": seconds, "proxy_cost": report.proxy_cost,
             "wirelength_cost": report.wirelength_cost, "density_cost": report.density_cost,
             "congestion_cost": report.congestion_cost, "overlap_area": report.overlap_area,
             "cpu_s": result.runtime_s, "moves": result.moves,
-            "history": [(round(h[1], 3), h[3], h[4]) for h in result.history]}  # fmt: skip
+            "history": [(round(offset + h[1], 3), h[3], h[4]) for h in result.history],
+            "stages": [dataclasses.asdict(stage) for stage in result.stages]}  # fmt: skip
 
 
 def done_rows(path: Path) -> list[dict]:
@@ -122,24 +133,42 @@ def band_rates(row: dict) -> list[float]:
     return rates
 
 
+def paired_percent(ours: dict[int, dict], theirs: dict[int, dict], seeds: list[int]) -> list[float]:
+    """Per seed, how much lower (negative) or higher ``ours`` ended than ``theirs``, in percent."""
+    return [(ours[s]["proxy_cost"] - theirs[s]["proxy_cost"]) / theirs[s]["proxy_cost"] * 100 for s in seeds]
+
+
+def best_non_rl(by_arm: dict[str, dict[int, dict]], arms: list[str]) -> str | None:
+    """The non-RL arm with the lowest mean cost on a design, among those that ran along with learned."""
+    ran = [a for a in NON_RL if a in arms and set(by_arm[a]) & set(by_arm.get("learned", {}))]
+    return min(ran, key=lambda a: statistics.mean(r["proxy_cost"] for r in by_arm[a].values()), default=None)
+
+
+def across(diffs: list[float], against: str) -> str:
+    m, lo, hi = interval(diffs)
+    better = sum(d < 0 for d in diffs)
+    return (f"Learned against {against} across {len(diffs)} designs: mean difference {m:+.2f} % "
+            f"(95 % interval {lo:+.2f} to {hi:+.2f} %), better on {better} of {len(diffs)}.")  # fmt: skip
+
+
 def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float) -> str:
     lines = [f"Equal CPU: {seconds:g} CPU-seconds per run, one core each; proxy cost (1 / 0.5 / 0.5), lower is better.",
-             "", "| design | " + " | ".join(arms) + " | learned vs sa | wins | learned reaches sa's mean |",
-             "|---|" + "---:|" * len(arms) + "---:|---:|---:|"]  # fmt: skip
-    diffs = []
+             "", "| design | " + " | ".join(arms) + " | learned vs sa | wins | learned reaches sa's mean "
+             "| best non-RL | learned vs it | wins |",
+             "|---|" + "---:|" * len(arms) + "---:|---:|---:|---|---:|---:|"]  # fmt: skip
+    diffs, best_diffs = [], []
     unfit = sorted({r["design"] for r in rows if "error" in r})
     rows = [r for r in rows if "error" not in r]
     for design in designs:
         if design in unfit:
-            lines.append(f"| {design} | " + " | ".join("does not fit" for _ in arms) + " | - | - | - |")
+            lines.append(f"| {design} | " + " | ".join("does not fit" for _ in arms) + " | - | - | - | - | - | - |")
             continue
         by_arm = {a: {r["seed"]: r for r in rows if r["design"] == design and r["arm"] == a} for a in arms}
         cells = [mean_sd([r["proxy_cost"] for r in by_arm[a].values()]) for a in arms]
         seeds = sorted(set(by_arm.get("sa", {})) & set(by_arm.get("learned", {})))
         diff = wins = reach = "-"
         if seeds:
-            sa, learned = by_arm["sa"], by_arm["learned"]
-            paired = [(learned[s]["proxy_cost"] - sa[s]["proxy_cost"]) / sa[s]["proxy_cost"] * 100 for s in seeds]
+            paired = paired_percent(by_arm["learned"], by_arm["sa"], seeds)
             diffs.append(statistics.mean(paired))
             diff = f"{statistics.mean(paired):+.2f} %"
             wins = f"{sum(p < 0 for p in paired)}/{len(paired)}"
@@ -147,12 +176,17 @@ def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float)
             times = [reach_time(by_arm["learned"][s], target) for s in seeds]
             reached = sorted(t for t in times if t is not None)
             reach = f"{statistics.median(reached):.1f} s ({len(reached)}/{len(times)})" if reached else "never"
-        lines.append(f"| {design} | " + " | ".join(cells) + f" | {diff} | {wins} | {reach} |")
+        best, best_diff, best_wins = best_non_rl(by_arm, arms), "-", "-"
+        if best is not None:
+            paired = paired_percent(by_arm["learned"], by_arm[best], sorted(set(by_arm[best]) & set(by_arm["learned"])))
+            best_diffs.append(statistics.mean(paired))
+            best_diff, best_wins = f"{statistics.mean(paired):+.2f} %", f"{sum(p < 0 for p in paired)}/{len(paired)}"
+        lines.append(f"| {design} | " + " | ".join(cells) + f" | {diff} | {wins} | {reach} | {best or '-'} | "
+                     f"{best_diff} | {best_wins} |")  # fmt: skip
     if diffs:
-        m, lo, hi = interval(diffs)
-        better = sum(d < 0 for d in diffs)
-        lines += ["", f"Learned against sa across {len(diffs)} designs: mean difference {m:+.2f} % "
-                  f"(95 % interval {lo:+.2f} to {hi:+.2f} %), better on {better} of {len(diffs)}."]  # fmt: skip
+        lines += ["", across(diffs, "sa")]
+    if best_diffs:
+        lines += ["", across(best_diffs, "the best non-RL arm of each design")]
     every = [d for d in designs if all(any(r["design"] == d and r["arm"] == a for r in rows) for a in arms)]
     lines += ["", "Decrease of the current proxy cost per CPU-second, by third of the run (mean over the runs on "
               f"{', '.join(every)}, where every arm ran):", "",
