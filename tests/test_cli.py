@@ -451,6 +451,17 @@ def test_train_py_prints_one_json_object(tmp_path, capsys):
     assert printed["final"] == str(tmp_path / "final.zip") and printed["steps"] == 32
 
 
+@pytest.mark.parametrize("command", ["pretrain", "anneal"])
+def test_train_py_ray_without_ray_installed_says_how_to_get_it(command, tmp_path, capsys, monkeypatch):
+    from placer.agent import cli as train_cli
+
+    monkeypatch.setattr(train_cli, "ray_available", lambda: False)
+    args = [command, "--designs", "toy_macro_stdcell", "--timesteps", "32", "--ray", "--out", str(tmp_path / "r")]
+    assert train_cli.main(args) == 2
+    assert capsys.readouterr().err == 'train.py: error: --ray needs Ray: pip install -e ".[ray]"\n'
+    assert not (tmp_path / "r").exists(), "refused before the run folder is made"
+
+
 def sub_commands(parser):
     return parser._subparsers._group_actions[0].choices.items()  # argparse keeps them there
 

@@ -62,6 +62,8 @@ class ControllerSettings:
         checkpoint_every: Steps between checkpoints.
         seed: Seed of the networks, the environments and the design draws.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        ray: Where the annealing runs go: ``None`` for processes on this machine, else a Ray
+            cluster's address, or ``"local"`` (:mod:`placer.agent.distributed`).
     """
 
     n_envs: int = 2
@@ -77,6 +79,7 @@ class ControllerSettings:
     checkpoint_every: int = 2048
     seed: int = 0
     device: str = "auto"
+    ray: str | None = None
 
     def ppo_kwargs(self) -> dict[str, object]:
         """Keyword arguments of ``PPO``."""
@@ -92,7 +95,7 @@ class ControllerSettings:
 
 def make_controller_vec_env(designs: Sequence[str | Design], settings: ControllerSettings) -> VecEnv:
     """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
-    return dealt_vec_env(make_anneal_env, designs, settings.n_envs, settings.seed, settings.env_kwargs())
+    return dealt_vec_env(make_anneal_env, designs, settings.n_envs, settings.seed, settings.env_kwargs(), settings.ray)
 
 
 def train_controller(

@@ -40,6 +40,7 @@ import torch as th
 from envs.placement_env import REWARDS
 from netlists import synthetic
 from placer.agent.annealing import ControllerSettings, train_controller
+from placer.agent.distributed import LOCAL, ray_available
 from placer.agent.imitation import clone, collect
 from placer.agent.runtime import SUFFIX, export_onnx
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--n-steps", type=whole(1), default=defaults.n_steps, help="steps per env per update")
         command.add_argument("--epochs", type=whole(1), default=defaults.n_epochs, help="passes over each rollout")
         command.add_argument("--checkpoint-every", type=whole(1), default=defaults.checkpoint_every, help="steps")
+        _add_ray_option(command)
     control = ControllerSettings()
     steer = commands.add_parser("anneal", help="train the controller of learned annealing across designs")
     steer.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
@@ -144,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     steer.add_argument("--checkpoint-every", type=whole(1), default=control.checkpoint_every, help="blocks")
     steer.add_argument("--seed", type=whole(0), default=control.seed, help="seed of the network and environments")
     steer.add_argument("--device", default=control.device, help="auto (CUDA when present), cpu or cuda")
+    _add_ray_option(steer)
     steer.add_argument("--no-progress", action="store_true", help="no progress bar")
     steer.add_argument("--json", action="store_true", help="print one JSON object at the end (no progress)")
     export = commands.add_parser("export", help="write a policy's network as ONNX, for placer place on ONNX Runtime")
@@ -152,6 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(no_progress=True, out=None, device="cpu")
     return parser
+
+
+def _add_ray_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
+                         help="collect rollouts on Ray actors: on the cluster at ADDRESS (ray start --head prints it), "
+                         "or with no ADDRESS on a Ray started here; needs the ray extra")  # fmt: skip
+
+
+def _ray(args: argparse.Namespace) -> str | None:
+    """``--ray``'s address, once Ray is known to be there."""
+    if args.ray is not None and not ray_available():
+        raise ValueError('--ray needs Ray: pip install -e ".[ray]"')
+    return args.ray
 
 
 def _export(args: argparse.Namespace) -> Path:
@@ -163,7 +179,7 @@ def _export(args: argparse.Namespace) -> Path:
 def _anneal(args: argparse.Namespace) -> Path:
     settings = ControllerSettings(n_envs=args.envs, moves_per_node=tuple(args.moves_per_node), max_moves=args.max_moves,
                                   learning_rate=args.lr, n_steps=args.n_steps, checkpoint_every=args.checkpoint_every,
-                                  seed=args.seed, device=args.device)  # fmt: skip
+                                  seed=args.seed, device=args.device, ray=_ray(args))  # fmt: skip
     return train_controller(expand(args.designs), args.timesteps, args.out, settings, start_from=args.start_from,
                             resume=args.resume,
                             progress_bar=not args.no_progress,
@@ -215,6 +231,7 @@ def _run(args: argparse.Namespace) -> Path:
     )  # fmt: skip
     if imitating:
         return _imitate(args, settings)
+    settings = dataclasses.replace(settings, ray=_ray(args))
     if args.command == "pretrain":
         designs, extra = expand(args.designs), {}
     else:

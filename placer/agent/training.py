@@ -63,6 +63,9 @@ class TrainSettings:
         checkpoint_every: Steps between checkpoints.
         seed: Seed of the networks, the environments and the design draws.
         device: ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+        ray: Where the rollout workers run: ``None`` for processes on this machine, else a
+            Ray cluster's address, or ``"local"`` for a Ray started here
+            (:mod:`placer.agent.distributed`).
     """
 
     n_envs: int = 8
@@ -79,6 +82,7 @@ class TrainSettings:
     checkpoint_every: int = 10_000
     seed: int = 0
     device: str = "auto"
+    ray: str | None = None
 
     def ppo_kwargs(self) -> dict[str, object]:
         """Keyword arguments of ``MaskablePPO``."""
@@ -121,16 +125,23 @@ def check_designs(designs: Sequence[str], settings: TrainSettings, env_extra: di
             raise ValueError(f"design {design}: {error}") from None
 
 
-def dealt_vec_env(make_env: Callable, designs: Sequence, n_envs: int, seed: int, env_kwargs: dict) -> VecEnv:
+def dealt_vec_env(make_env: Callable, designs: Sequence, n_envs: int, seed: int, env_kwargs: dict,
+                  ray: str | None = None) -> VecEnv:  # fmt: skip
     """``n_envs`` environments ``make_env(designs_of_it, env_kwargs)``, the designs dealt out among them.
 
     Each gets every ``n_envs``-th design (all of them when there are fewer designs than
-    environments); worker processes when more than one.
+    environments); worker processes when more than one, or Ray actors on the cluster at
+    ``ray`` (:class:`placer.agent.distributed.RayVecEnv`).
     """
     n = n_envs
     chunks = [list(designs[i::n]) or list(designs) for i in range(n)] if len(designs) >= n else [list(designs)] * n
     factories = [functools.partial(make_env, chunk, env_kwargs) for chunk in chunks]
-    vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
+    if ray is not None:
+        from placer.agent.distributed import RayVecEnv  # Ray only when asked for
+
+        vec_env: VecEnv = RayVecEnv(factories, address=ray)
+    else:
+        vec_env = SubprocVecEnv(factories) if n > 1 else DummyVecEnv(factories)
     vec_env.seed(seed)
     return vec_env
 
@@ -162,7 +173,7 @@ def closing_workers(vec_env: VecEnv) -> Iterator[VecEnv]:
 def make_vec_env(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
     """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
     kwargs = {**settings.env_kwargs(), **(env_extra or {})}
-    return dealt_vec_env(_make_env, designs, settings.n_envs, settings.seed, kwargs)
+    return dealt_vec_env(_make_env, designs, settings.n_envs, settings.seed, kwargs, settings.ray)
 
 
 def latest_checkpoint(run: Path, pattern: re.Pattern = CHECKPOINT) -> Path | None:

@@ -1,0 +1,83 @@
+"""Rollout workers on Ray: the same environments step as on SubprocVecEnv, and training gives the same policy.
+
+Skipped without the ``ray`` extra. One local Ray with 2 CPUs serves the module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import pytest
+from stable_baselines3.common.monitor import Monitor
+from stable_baselines3.common.vec_env import DummyVecEnv
+
+from placer.agent.distributed import LOCAL, RayVecEnv, connect
+from placer.agent.policy import SavedPolicy
+from placer.agent.training import TrainSettings, _make_env, train
+
+ray = pytest.importorskip("ray")
+
+DESIGNS = ["synthetic:3", "synthetic:4", "synthetic:5"]
+KWARGS = {"max_grid": 16, "reward": "dense", "fd_schedule": "circuit_training", "soft_start": "file"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    connect(LOCAL, num_cpus=2)
+    yield
+    ray.shutdown()
+
+
+def factories(n: int) -> list:
+    return [functools.partial(_make_env, DESIGNS[k::n] or DESIGNS, KWARGS) for k in range(n)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ray_workers_step_the_environments_as_one_process_does(workers):
+    here, there = DummyVecEnv(factories(3)), RayVecEnv(factories(3), workers=workers)
+    try:
+        assert len(there.workers) == workers
+        here.seed(7), there.seed(7)
+        a, b = here.reset(), there.reset()
+        rng = np.random.default_rng(0)
+        episodes = 0
+        for _ in range(80):
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+            masks = there.env_method("action_masks")
+            np.testing.assert_array_equal(np.stack(masks), np.stack(here.env_method("action_masks")))
+            actions = np.array([rng.choice(np.flatnonzero(mask)) for mask in masks])
+            a, reward_a, done_a, info_a = here.step(actions)
+            b, reward_b, done_b, info_b = there.step(actions)
+            np.testing.assert_array_equal(reward_a, reward_b.astype(np.float32))  # DummyVecEnv keeps float32
+            np.testing.assert_array_equal(done_a, done_b)
+            for ia, ib in zip(info_a, info_b, strict=True):
+                assert ia.keys() == ib.keys()
+                if "terminal_observation" in ia:
+                    episodes += 1
+                    for key in ia["terminal_observation"]:
+                        np.testing.assert_array_equal(ia["terminal_observation"][key], ib["terminal_observation"][key])
+        assert episodes >= 3, "episodes ended and the next ones began in the workers"
+        assert there.env_is_wrapped(Monitor) == [True, True, True]
+        assert there.get_attr("render_mode", indices=[2, 0]) == [None, None]
+        there.set_attr("tag", "middle", indices=1)
+        there.set_attr("tag", "ends", indices=[0, 2])
+        assert there.get_attr("tag") == ["ends", "middle", "ends"]
+    finally:
+        here.close(), there.close()
+
+
+def test_pretraining_on_ray_gives_the_policy_of_worker_processes(tmp_path):
+    settings = TrainSettings(n_envs=2, max_grid=16, n_steps=32, batch_size=32, n_epochs=1, width=4,
+                             checkpoint_every=10_000, fd_schedule="circuit_training", device="cpu")  # fmt: skip
+    runs = {}
+    for name, ray_address in (("processes", None), ("ray", LOCAL)):
+        out = tmp_path / name
+        train(DESIGNS, 128, out, dataclasses.replace(settings, ray=ray_address), progress_bar=False)
+        runs[name] = out / "final.zip"
+    first, second = (SavedPolicy.of(path).weights for path in runs.values())
+    assert first.keys() == second.keys()
+    for key in first:
+        assert np.array_equal(first[key].numpy(), second[key].numpy()), key
