@@ -139,9 +139,14 @@ def paired_percent(ours: dict[int, dict], theirs: dict[int, dict], seeds: list[i
 
 
 def best_non_rl(by_arm: dict[str, dict[int, dict]], arms: list[str]) -> str | None:
-    """The non-RL arm with the lowest mean cost on a design, among those that ran along with learned."""
-    ran = [a for a in NON_RL if a in arms and set(by_arm[a]) & set(by_arm.get("learned", {}))]
-    return min(ran, key=lambda a: statistics.mean(r["proxy_cost"] for r in by_arm[a].values()), default=None)
+    """The non-RL arm with the lowest mean cost on a design; None unless every non-RL arm asked for ran with learned.
+
+    A design where one of them is missing gets no verdict: the best of fewer arms is a weaker yardstick.
+    """
+    asked = [a for a in NON_RL if a in arms]
+    if not asked or not all(set(by_arm[a]) & set(by_arm.get("learned", {})) for a in asked):
+        return None
+    return min(asked, key=lambda a: statistics.mean(r["proxy_cost"] for r in by_arm[a].values()))
 
 
 def across(diffs: list[float], against: str) -> str:
