@@ -4,7 +4,7 @@
 ``placer eval DESIGN [--plc PLC] [--weights W,D,C] [--json]``: its proxy cost.
 ``placer cluster FLAT -o CLUSTERED.pb.txt.gz [--plc PLC]``: std cells grouped into soft macros.
 ``placer fd DESIGN --plc PLC -o OUT.plc``: std-cell clusters (or std cells) placed around fixed macros.
-``placer place DESIGN --method {random,greedy,sa,rl} -o OUTDIR``: hard and soft macros placed, with a picture.
+``placer place DESIGN --method {random,greedy,sa,analytic,rl} -o OUTDIR``: hard and soft macros placed, with a picture.
 ``placer plot DESIGN [--plc PLC] -o FILE [--what layout|density|congestion]``: a figure of a placement.
 """
 
