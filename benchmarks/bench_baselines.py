@@ -35,6 +35,7 @@ import netlists
 from netlists import Design, synthetic
 from placer import plot
 from placer.baselines import place
+from placer.baselines.run import BUDGETED
 from placer.cluster import cluster_netlist
 from placer.cost import CostModel
 
@@ -43,7 +44,6 @@ FIELDS = ("design", "method", "seed", "budget_s", "proxy_cost", "wirelength_cost
 FLAT = {"ariane133_ng45": "ariane.pb.txt.gz", "ariane136_ng45": "ariane.pb.txt.gz",
         "mempool_tile_ng45": "mempool_tile_wrap.pb.txt.gz"}  # fmt: skip
 REFERENCE = "reference"
-BUDGETED = ("sa", "analytic")  # the methods that use the whole budget
 
 
 def load_design(name: str, data: Path) -> Design:

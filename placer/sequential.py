@@ -66,6 +66,16 @@ SOFT_STARTS = ("file", "fd")
 """Where the soft macros start (:func:`starting_placement`): the placement file's positions, or FD's alone."""
 
 
+def check_soft_start(soft_start: str) -> None:
+    """Refuse a ``soft_start`` that is not one of ``SOFT_STARTS``.
+
+    Raises:
+        ValueError: It is not.
+    """
+    if soft_start not in SOFT_STARTS:
+        raise ValueError(f"unknown soft_start {soft_start!r} (expected one of {', '.join(SOFT_STARTS)})")
+
+
 def starting_placement(
     netlist: Netlist,
     floorplan: Floorplan,
@@ -84,8 +94,7 @@ def starting_placement(
     Raises:
         ValueError: ``soft_start`` is not one of ``SOFT_STARTS``.
     """
-    if soft_start not in SOFT_STARTS:
-        raise ValueError(f"unknown soft_start {soft_start!r} (expected one of {', '.join(SOFT_STARTS)})")
+    check_soft_start(soft_start)
     start = placement.copy()
     hard = netlist.nodes_of(NodeKind.HARD_MACRO)
     movable = hard[~start.fixed[hard]]

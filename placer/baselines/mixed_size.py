@@ -128,7 +128,8 @@ def mixed_size_place(
         placement: Fixed nodes and ports where they stay; the movable nodes' positions are not read.
         seconds: Budget of the whole flow on ``clock``; the analytic stages run whole
             (seconds on a 1,000-node design) and the polish gets the rest, if any.
-        moves: Budget of the polish in moves instead (repeatable for a seed).
+        moves: Budget of the polish in moves (repeatable for a seed); one of the two budgets
+            at least.
         seed: Seed of the analytic spread and of the polish.
         settings: The flow's settings.
         anneal_settings: The polish's annealing settings (its ``initial_acceptance`` is
@@ -139,8 +140,11 @@ def mixed_size_place(
         clock: The clock of ``seconds``.
 
     Raises:
+        ValueError: Neither budget is given.
         PackingError: The hard macros do not fit on the grid.
     """
+    if seconds is None and moves is None:
+        raise ValueError("give a budget: seconds, moves or both")
     started = clock()
     settings = settings or FlowSettings()
     anneal_settings = dataclasses.replace(anneal_settings or AnnealSettings(),
@@ -149,30 +153,29 @@ def mixed_size_place(
     nl, fp = model.netlist, model.floorplan
     hard, soft = nl.nodes_of(NodeKind.HARD_MACRO), nl.nodes_of(NodeKind.SOFT_MACRO)
     movable_hard, movable_soft = hard[~placement.fixed[hard]], soft[~placement.fixed[soft]]
+    movable = np.concatenate([movable_hard, movable_soft])
     density = target_density(model, placement, settings)
     analytic = AnalyticSettings(target_density=density, hpwl_step=settings.hpwl_step, seed=seed,
                                 macro_halo=anneal_settings.spacing, max_iterations=settings.max_iterations)  # fmt: skip
     stages: list[Stage] = []
     last = started
 
-    def finished(name: str, done: Placement) -> None:
+    def finished(name: str, done: Placement) -> CostReport:
         nonlocal last
         now = clock()
-        stages.append(Stage(name, now - last, model.evaluate(done, weights).proxy_cost))
+        report = model.evaluate(done, weights)
+        stages.append(Stage(name, now - last, report.proxy_cost))
         last = now
+        return report
 
     start = placement.copy()
-    start.x[movable_hard] = start.y[movable_hard] = np.nan  # nothing of the design's answer is read
-    start.x[movable_soft] = start.y[movable_soft] = np.nan
-    current = place_analytic(nl, start, fp, np.concatenate([movable_hard, movable_soft]), analytic).placement
+    start.x[movable] = start.y[movable] = np.nan  # nothing of the design's answer is read
+    current = place_analytic(nl, start, fp, movable, analytic).placement
     finished("global", current)
     current = legalize(nl, fp, current, movable_hard, spacing=anneal_settings.spacing).placement
     finished("legalize", current)
     current = place_analytic(nl, current, fp, movable_soft, analytic, use_current_loc=True).placement
-    finished("soft", current)
-    report = model.evaluate(current, weights)
-    if seconds is None and moves is None:
-        seconds = 60.0
+    report = finished("soft", current)
     remaining = None if seconds is None else seconds - (clock() - started)
     if remaining is not None and remaining <= 0:
         return FlowResult(current, report, stages, density)

@@ -22,9 +22,11 @@ from placer.baselines.descent import coordinate_descent
 from placer.baselines.mixed_size import FlowSettings, Stage, mixed_size_place
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import FDSchedule, place_soft_macros
-from placer.sequential import SOFT_STARTS, placement_order, starting_placement
+from placer.sequential import check_soft_start, placement_order, starting_placement
 
 METHODS = ("random", "greedy", "sa", "analytic")
+BUDGETED = ("sa", "analytic")  # the methods that search for as long as they are given
+DEFAULT_SECONDS = 60.0  # their budget when none is given
 RANDOM_RETRIES = 3  # fresh random tries before random placement backs off to packing
 
 
@@ -121,14 +123,15 @@ def place(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r} (expected one of {', '.join(METHODS)})")
-    if soft_start not in SOFT_STARTS:
-        raise ValueError(f"unknown soft_start {soft_start!r} (expected one of {', '.join(SOFT_STARTS)})")
+    check_soft_start(soft_start)
     started = clock()
     nl, fp = design.netlist, design.floorplan
     weights = weights or CostWeights()
     fd_schedule = fd_schedule or FDSchedule.electrostatic()
     settings = anneal_settings or AnnealSettings()
     model = CostModel(nl, fp)
+    if method in BUDGETED and seconds is None and moves is None:
+        seconds = DEFAULT_SECONDS
     if method == "analytic":
         flow = mixed_size_place(model, design.placement, seconds=seconds, moves=moves, seed=seed,
                                 settings=flow_settings, anneal_settings=settings, weights=weights,
@@ -137,33 +140,29 @@ def place(
         history = flow.polish.history if flow.polish else []
         result = PlaceResult(method, flow.placement, flow.report, clock() - started, seed, seconds, annealed,
                              history=history, details={"target_density": flow.density}, stages=flow.stages)  # fmt: skip
-        if descent:
-            result = with_descent(design, result, weights=weights, fd_schedule=fd_schedule, spacing=settings.spacing)
-        return result
-    start = starting_placement(nl, fp, design.placement, fd_schedule, soft_start)
-    order = placement_order(nl, start)
-    if method == "random":
-        choosers = [random_chooser(seed + k) for k in range(RANDOM_RETRIES)] + [row_packer, column_packer]
-        backed_off_from = RANDOM_RETRIES
     else:
-        choosers, backed_off_from = [greedy_chooser, row_packer, column_packer], 1
-    placer, attempt = place_sequentially(model, start, order, choosers, weights, settings.spacing)
-    placement = placer.placement()
-    annealed, history = 0, []
-    if method == "sa":
-        if seconds is None and moves is None:
-            seconds = 60.0
-        remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
-        result = anneal(model, placement, seconds=remaining, moves=moves, seed=seed, settings=settings,
-                        weights=weights, fd_schedule=fd_schedule, progress=progress, controller=controller,
-                        clock=clock)  # fmt: skip
-        placement, report, annealed, history = result.placement, result.report, result.moves, result.history
-    else:
-        placement = place_soft_macros(nl, placement, fp, fd_schedule)
-        report = model.evaluate(placement, weights)
-    runtime = clock() - started
-    result = PlaceResult(method, placement, report, runtime, seed, seconds, annealed, attempt >= backed_off_from,
-                         history)  # fmt: skip
+        start = starting_placement(nl, fp, design.placement, fd_schedule, soft_start)
+        order = placement_order(nl, start)
+        if method == "random":
+            choosers = [random_chooser(seed + k) for k in range(RANDOM_RETRIES)] + [row_packer, column_packer]
+            backed_off_from = RANDOM_RETRIES
+        else:
+            choosers, backed_off_from = [greedy_chooser, row_packer, column_packer], 1
+        placer, attempt = place_sequentially(model, start, order, choosers, weights, settings.spacing)
+        placement = placer.placement()
+        annealed, history = 0, []
+        if method == "sa":
+            remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
+            annealed_run = anneal(model, placement, seconds=remaining, moves=moves, seed=seed, settings=settings,
+                                  weights=weights, fd_schedule=fd_schedule, progress=progress, controller=controller,
+                                  clock=clock)  # fmt: skip
+            placement, report = annealed_run.placement, annealed_run.report
+            annealed, history = annealed_run.moves, annealed_run.history
+        else:
+            placement = place_soft_macros(nl, placement, fp, fd_schedule)
+            report = model.evaluate(placement, weights)
+        result = PlaceResult(method, placement, report, clock() - started, seed, seconds, annealed,
+                             attempt >= backed_off_from, history)  # fmt: skip
     if descent:
         result = with_descent(design, result, weights=weights, fd_schedule=fd_schedule, spacing=settings.spacing)
     return result
