@@ -32,7 +32,7 @@ from netlists.textio import atomic_folder
 from placer.agent.runtime import NetworkFileError, is_onnx
 from placer.analytic import AnalyticSettings, place_analytic
 from placer.arguments import OneLineParser, finite, saved_model, saved_policy, whole
-from placer.baselines import METHODS, PackingError, place, with_descent
+from placer.baselines import METHODS, STARTS, PackingError, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
@@ -311,8 +311,19 @@ def _place(args: argparse.Namespace) -> int:
     if args.grid is not None and args.finetune_steps:
         raise CommandError("--grid does not go with --finetune-steps (write the grid into a .plc and give that)")
     checkpoint = _policy_file(args)
-    if args.controller is not None and (args.method != "rl" or args.budget is None and args.moves is None):
+    learned = args.method == "rl" and (args.budget is not None or args.moves is not None)
+    if args.controller is not None and not learned:
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
+    if args.start is not None and not learned:
+        raise CommandError("--start goes with --method rl and --budget or --moves (learned annealing)")
+    start = args.start or "analytic"
+    if learned and start == "analytic":
+        policy_only = (("--checkpoint", args.checkpoint), ("--finetune-steps", args.finetune_steps),
+                       ("--runtime", args.runtime))  # fmt: skip
+        given = [flag for flag, value in policy_only if value]
+        if given:
+            raise CommandError(f"{', '.join(given)} plays the policy: learned annealing starts from it with "
+                               "--start policy (the default, --start analytic, plays no policy)")  # fmt: skip
     design = _load(args)
     # --budget bounds the whole command: what loading took, and a reserve for writing, come off it.
     budget = None
@@ -335,11 +346,11 @@ def _place(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads or policy_threads(design))
     try:
-        if args.method == "rl" and (args.budget is not None or args.moves is not None):
+        if learned:
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
 
             result = learned_place(design, checkpoint, seconds=budget, moves=args.moves,
-                                   controller=args.controller, samples=args.samples, seed=args.seed,
+                                   controller=args.controller, start=start, samples=args.samples, seed=args.seed,
                                    weights=args.weights, fd_schedule=args.fd, finetune_steps=args.finetune_steps,
                                    finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
                                    progress=progress)  # fmt: skip
@@ -582,9 +593,9 @@ def build_parser() -> argparse.ArgumentParser:
         "smallest wirelength increase; sa: simulated annealing from greedy; analytic: hard and soft macros placed "
         "together analytically, the hard macros legalised, the soft macros placed again, then annealing as a polish "
         "for the rest of --budget; rl: a trained policy, zero-shot or "
-        "after fine-tuning on the design for --finetune-steps steps, and with --budget or --moves then learned "
-        "annealing (annealing steered by a trained controller) from its placement), then the soft macros "
-        "by force-directed placement. Writes "
+        "after fine-tuning on the design for --finetune-steps steps, then the soft macros by force-directed "
+        "placement; rl with --budget or --moves: learned annealing, annealing steered by a trained controller, "
+        "from the analytic flow's start or, with --start policy, from the policy's placement). Writes "
         "OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
     )
     placing.add_argument("design", metavar="DESIGN")
@@ -605,14 +616,17 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")
     placing.add_argument("--budget", type=finite(0.0, closed=False), metavar="SECONDS",
-                         help="sa, analytic: wall-clock budget (default 60); rl: zero-shot, then learned "
-                         "annealing for the rest")  # fmt: skip
+                         help="sa, analytic: wall-clock budget (default 60); rl: learned annealing's "
+                         "budget, its start included")  # fmt: skip
     placing.add_argument(
         "--moves", type=whole(1), help="annealing budget in moves (sa, rl; analytic's polish; repeatable with --seed)"
     )
     placing.add_argument(
         "--controller", type=saved_model, help="rl: annealing controller (default: the bundled one; train.py anneal)"
     )
+    placing.add_argument("--start", choices=STARTS,
+                         help="rl with --budget or --moves: where learned annealing starts (default: analytic, the "
+                         "analytic flow's placement before its polish; policy: the policy's placement)")  # fmt: skip
     placing.add_argument("--seed", type=whole(0), default=0, help="seed of every random choice")
     placing.add_argument(
         "--threads",

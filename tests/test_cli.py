@@ -241,15 +241,20 @@ def test_place_fine_tunes_the_policy_for_some_steps(tmp_path, capsys):
     assert capsys.readouterr().err == ""
 
 
-def test_place_with_a_budget_runs_learned_annealing_from_the_policys_placement(tmp_path, capsys):
+def test_place_with_a_budget_runs_learned_annealing_from_the_analytic_or_the_policys_start(tmp_path, capsys):
     out = tmp_path / "la"
-    args = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "2", "--fd", "circuit_training", "-o", str(out)]
+    args = ["place", "toy_macro_stdcell", "--budget", "2", "--fd", "circuit_training", "-o", str(out)]
     assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "analytic+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
+    assert [stage["name"] for stage in result["stages"]] == ["global", "legalize", "soft", "polish"]
+    assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
+    assert main([*args, "--start", "policy", "--samples", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "rl+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
     assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
     tuned = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "4", "--fd", "circuit_training",
-             "-o", str(out), "--finetune-steps", "32", "--json"]  # tuned first, in the same budget  # fmt: skip
+             "-o", str(out), "--start", "policy", "--finetune-steps", "32", "--json"]  # tuned first, in the same budget  # fmt: skip
     assert main(tuned) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "rl+finetune+learned-sa" and result["finetune_steps"] <= 32 and result["moves"] > 0
@@ -358,6 +363,10 @@ def test_version_comes_from_the_package_metadata(capsys):
         (["--method", "sa", "--controller", "c.zip"], "--controller goes with --method rl"),
         (["--method", "greedy", "--threads", "2"], "--threads goes with --method rl"),
         (["--method", "rl", "--controller", "c.zip"], "--controller goes with --method rl and --budget"),
+        (["--method", "rl", "--start", "policy"], "--start goes with --method rl and --budget"),
+        (["--method", "sa", "--start", "analytic"], "--start goes with --method rl and --budget"),
+        (["--budget", "5", "--finetune-steps", "8"], "--finetune-steps plays the policy"),
+        (["--budget", "5", "--runtime", "onnx"], "--runtime plays the policy"),
     ],
 )
 def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp_path, capsys, monkeypatch):

@@ -31,6 +31,7 @@ from placer.agent.annealing import (
     prior_controller,
     train_controller,
 )
+from placer.agent.placing import learned_place
 from placer.agent.training import closing_workers, latest_checkpoint
 from placer.baselines import AnnealRun, AnnealSettings, MoveMix, anneal, place
 from placer.baselines.annealing import FEATURES, MOVES
@@ -204,6 +205,28 @@ def test_learned_annealing_with_the_bundled_controller_places_legally_on_the_cpu
     assert len(controller.mixes) == AnnealSettings().decisions
     assert hard_macro_violations(design, result.placement) == []
     assert result.report.proxy_cost <= model.evaluate(start).proxy_cost + 1e-12
+
+
+def test_learned_place_from_the_analytic_start_steers_the_flows_polish(small):
+    design, model, _ = small
+    seen = []
+
+    def cold_soft(features):
+        seen.append(features)
+        return MoveMix((0.05, 0.05, 0.0, 0.05, 0.05, 0.8), temperature_scale=0.2)
+
+    plain = place(design, "analytic", moves=4000, seed=3)
+    steered = learned_place(design, moves=4000, seed=3, controller=cold_soft)
+    assert steered.method == "analytic+learned-sa" and len(seen) == AnnealSettings().decisions
+    assert [s.name for s in steered.stages] == ["global", "legalize", "soft", "polish"]
+    assert [s.proxy_cost for s in steered.stages[:3]] == [s.proxy_cost for s in plain.stages[:3]]  # the same start
+    assert steered.report.proxy_cost != plain.report.proxy_cost  # then the controller's moves
+    assert steered.report.proxy_cost == pytest.approx(model.evaluate(steered.placement).proxy_cost, abs=1e-12)
+    assert hard_macro_violations(design, steered.placement) == []
+    with pytest.raises(ValueError, match="start"):
+        learned_place(design, moves=4000, start="greedy")
+    with pytest.raises(ValueError, match="fine-tuning"):
+        learned_place(design, moves=4000, finetune_steps=8)
 
 
 def test_train_py_anneal_end_to_end_and_a_bad_design_name_in_one_line(tmp_path):

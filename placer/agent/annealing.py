@@ -215,6 +215,13 @@ def learned_anneal(
     ``moves``), ``seed``, ``weights``, ``fd_schedule``, ``progress``.
     """
     settings = settings or AnnealSettings()
+    return anneal(model, placement, settings=settings, controller=as_controller(controller, settings), **options)
+
+
+def as_controller(
+    controller: Callable[[np.ndarray], MoveMix] | str | Path | None, settings: AnnealSettings | None = None
+) -> Callable[[np.ndarray], MoveMix]:
+    """``controller`` itself when it is a callable, else the saved one it names (the bundled one for ``None``)."""
     if controller is None or isinstance(controller, str | Path):
-        controller = LearnedController(controller or bundled_controller(), settings)
-    return anneal(model, placement, settings=settings, controller=controller, **options)
+        return LearnedController(controller or bundled_controller(), settings)
+    return controller

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
 import os
@@ -19,7 +20,7 @@ from sb3_contrib import MaskablePPO
 
 from envs import MacroPlacementEnv
 from netlists import Design, Placement
-from placer.agent.annealing import learned_anneal
+from placer.agent.annealing import as_controller, learned_anneal
 from placer.agent.policy import SavedPolicy
 from placer.agent.runtime import OnnxPolicy, is_onnx
 from placer.agent.training import (
@@ -29,7 +30,7 @@ from placer.agent.training import (
     bundled_file,
     train,
 )
-from placer.baselines import PlaceResult, place
+from placer.baselines import STARTS, PlaceResult, place
 from placer.cost import CostModel, CostWeights
 from placer.fd import SCHEDULES
 
@@ -334,6 +335,7 @@ def learned_place(
     seconds: float | None = None,
     moves: int | None = None,
     controller: str | Path | None = None,
+    start: str = "analytic",
     samples: int = 8,
     seed: int = 0,
     weights: CostWeights | None = None,
@@ -344,20 +346,36 @@ def learned_place(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> PlaceResult:
-    """The policy's placement (:func:`policy_place`), then learned annealing from it.
+    """Learned annealing: annealing steered by ``controller`` (the bundled one by default) from a good start.
 
-    With ``finetune_steps``, the policy is fine-tuned on the design first (``finetune_source``
-    and ``finetune_plc`` as :func:`policy_place` takes them), for those steps but at most
-    ``FINETUNE_SHARE`` of ``seconds`` of wall time. Annealing, steered by ``controller`` (the
-    bundled one by default), gets what is left of ``seconds`` on ``clock`` after the policy
-    has played, and/or ``moves``. ``progress`` is called as :func:`policy_place` says, then
-    with stage ``"annealing"``.
+    ``start="analytic"``: the analytic flow's start (:func:`placer.baselines.mixed_size.mixed_size_place`:
+    hard and soft macros placed analytically, the hard macros legalised, the soft macros placed
+    again), then its polish steered by the controller, all within ``seconds`` on ``clock``
+    (and/or the polish's ``moves``); the policy is not played, and ``progress`` gets stage
+    ``"polish"``.
+
+    ``start="policy"``: the policy's placement (:func:`policy_place`), then annealing steered
+    by the controller from there. With ``finetune_steps``, the policy is fine-tuned on the
+    design first (``finetune_source`` and ``finetune_plc`` as :func:`policy_place` takes them),
+    for those steps but at most ``FINETUNE_SHARE`` of ``seconds`` of wall time. Annealing gets
+    what is left of ``seconds`` after the policy has played, and/or ``moves``. ``progress`` is
+    called as :func:`policy_place` says, then with stage ``"annealing"``.
 
     Raises:
-        ValueError: Neither budget is given.
+        ValueError: Neither budget is given, an unknown ``start``, or fine-tuning asked for
+            with the analytic start.
     """
     if seconds is None and moves is None:
         raise ValueError("learned annealing needs a budget in seconds or moves")
+    if start not in STARTS:
+        raise ValueError(f"unknown start {start!r} (expected one of {', '.join(STARTS)})")
+    if start == "analytic":
+        if finetune_steps:
+            raise ValueError("fine-tuning trains the policy, which the analytic start does not play")
+        result = place(design, "analytic", seconds=seconds, moves=moves, seed=seed, weights=weights,
+                       fd_schedule=SCHEDULES[fd_schedule](), progress=_stage(progress, "polish"),
+                       controller=as_controller(controller), clock=clock)  # fmt: skip
+        return dataclasses.replace(result, method="analytic+learned-sa")
     started = clock()
     tuning = {}
     if finetune_steps:

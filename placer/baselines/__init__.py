@@ -10,11 +10,12 @@
 from placer.baselines.annealing import AnnealResult, AnnealRun, AnnealSettings, MoveMix, anneal
 from placer.baselines.descent import coordinate_descent
 from placer.baselines.mixed_size import FlowSettings, mixed_size_place
-from placer.baselines.run import METHODS, PlaceResult, place, with_descent
+from placer.baselines.run import METHODS, STARTS, PlaceResult, place, with_descent
 from placer.legality import PackingError
 
 __all__ = [
     "METHODS",
+    "STARTS",
     "AnnealResult",
     "AnnealRun",
     "AnnealSettings",

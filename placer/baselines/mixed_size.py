@@ -32,7 +32,7 @@ import numpy as np
 
 from netlists import NodeKind, Placement
 from placer.analytic import AnalyticSettings, place_analytic
-from placer.baselines.annealing import AnnealResult, AnnealSettings, anneal
+from placer.baselines.annealing import AnnealResult, AnnealSettings, MoveMix, anneal
 from placer.cost import CostModel, CostReport, CostWeights
 from placer.fd import FDSchedule
 from placer.legalize import legalize
@@ -119,6 +119,7 @@ def mixed_size_place(
     weights: CostWeights | None = None,
     fd_schedule: FDSchedule | None = None,
     progress: Callable[[float, float], None] | None = None,
+    controller: Callable[[np.ndarray], MoveMix] | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> FlowResult:
     """Place every movable hard and soft macro by the mixed-size flow; the polish takes what is left of the budget.
@@ -137,6 +138,7 @@ def mixed_size_place(
         weights: Weights of the proxy cost.
         fd_schedule: The polish's soft-macro re-placement (see :func:`anneal`).
         progress: For the polish: called with the fraction of its budget used and the best cost.
+        controller: For the polish: steers its moves block by block (see :func:`anneal`).
         clock: The clock of ``seconds``.
 
     Raises:
@@ -180,6 +182,7 @@ def mixed_size_place(
     if remaining is not None and remaining <= 0:
         return FlowResult(current, report, stages, density)
     polish = anneal(model, current, seconds=remaining, moves=moves, seed=seed, settings=anneal_settings,
-                    weights=weights, fd_schedule=fd_schedule, progress=progress, clock=clock)  # fmt: skip
+                    weights=weights, fd_schedule=fd_schedule, progress=progress, controller=controller,
+                    clock=clock)  # fmt: skip
     stages.append(Stage("polish", clock() - last, polish.report.proxy_cost))
     return FlowResult(polish.placement, polish.report, stages, density, polish)

@@ -27,6 +27,7 @@ from placer.sequential import check_soft_start, placement_order, starting_placem
 METHODS = ("random", "greedy", "sa", "analytic")
 BUDGETED = ("sa", "analytic")  # the methods that search for as long as they are given
 DEFAULT_SECONDS = 60.0  # their budget when none is given
+STARTS = ("analytic", "policy")  # where learned annealing may start: the analytic flow's start, a policy's placement
 RANDOM_RETRIES = 3  # fresh random tries before random placement backs off to packing
 
 
@@ -135,7 +136,8 @@ def place(
     if method == "analytic":
         flow = mixed_size_place(model, design.placement, seconds=seconds, moves=moves, seed=seed,
                                 settings=flow_settings, anneal_settings=settings, weights=weights,
-                                fd_schedule=fd_schedule, progress=progress, clock=clock)  # fmt: skip
+                                fd_schedule=fd_schedule, progress=progress, controller=controller,
+                                clock=clock)  # fmt: skip
         annealed = flow.polish.moves if flow.polish else 0
         history = flow.polish.history if flow.polish else []
         result = PlaceResult(method, flow.placement, flow.report, clock() - started, seed, seconds, annealed,
