@@ -14,10 +14,10 @@ also counts the zero-shot episodes). Soft macros are placed by the electrostatic
 schedule everywhere; weights 1 / 0.5 / 0.5. Prints and writes a Markdown table
 (``OUT/results.md``) and ``OUT/results.csv``, with the gap of each row to annealing.
 
-Designs that are not bundled (clustered flat and generated designs) are written to a
-temporary folder so the training workers load the very same design. Use designs that were not in the pretraining set to
-measure zero-shot generalisation (the shipped policy learnt from ``synthetic:0-479`` drawn with
-grids up to 32; here ``synthetic:N`` is drawn with grids up to 128, so it is unseen and larger).
+The training workers get each design as it was loaded (a clustered flat design needs no
+files of its own). Use designs that were not in the pretraining set to measure zero-shot
+generalisation (the shipped policy learnt from ``synthetic:0-479`` drawn with grids up to 32;
+here ``synthetic:N`` is drawn with grids up to 128, so it is unseen and larger).
 """
 
 from __future__ import annotations
@@ -31,24 +31,12 @@ from pathlib import Path
 
 from bench_baselines import load_design
 
-import netlists
-from netlists import Design
 from placer.agent.placing import bundled_checkpoint, finetune, map_size, policy_place
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings
 from placer.baselines import place
 from placer.cost import CostModel
 
 FIELDS = ("design", "method", "steps", "wall_s", "proxy_cost", "wirelength_cost", "density_cost", "congestion_cost")
-
-
-def loadable(name: str, design: Design, out: Path) -> str:
-    """A name or folder the training workers can load the very same design from."""
-    if name in netlists.bundled_designs():
-        return name
-    folder = out / name.replace(":", "-")
-    netlists.write_pb(design.netlist, design.placement, folder / "netlist.pb.txt.gz")
-    netlists.write_plc(design, folder / "initial.plc", costs={})
-    return str(folder)
 
 
 def main() -> None:
@@ -68,7 +56,6 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = Path(args.checkpoint) if args.checkpoint else bundled_checkpoint()
     rows = []
-    scratch = tempfile.TemporaryDirectory()  # designs written for the training workers
 
     def record(design: str, method: str, steps: int, wall: float, report) -> None:
         rows.append({"design": design, "method": method, "steps": steps, "wall_s": wall,
@@ -78,7 +65,6 @@ def main() -> None:
 
     for name in args.designs.split(","):
         design = load_design(name, Path(args.data))
-        source = loadable(name, design, Path(scratch.name))
         model = CostModel(design.netlist, design.floorplan)
         for method in ("random", "greedy"):
             result = place(design, method)
@@ -91,7 +77,7 @@ def main() -> None:
         for label, start in (("fine-tuned", checkpoint), ("from scratch", None)):
             started = time.perf_counter()
             with tempfile.TemporaryDirectory() as run:
-                tuned = finetune(source, start, run, settings, steps=args.finetune_steps, seconds=args.budget)
+                tuned = finetune(design, start, run, settings, steps=args.finetune_steps, seconds=args.budget)
                 result = policy_place(design, tuned.checkpoint)
             wall = time.perf_counter() - started
             record(name, f"{label} policy", tuned.steps, wall, result.report)
@@ -102,7 +88,6 @@ def main() -> None:
                 budget = args.budget or wall
         result = place(design, "sa", seconds=budget)
         record(name, f"annealing ({budget:.0f} s)", result.moves, result.runtime_s, result.report)
-    scratch.cleanup()
     with (out / "results.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, FIELDS)
         writer.writeheader()

@@ -306,10 +306,6 @@ def _place(args: argparse.Namespace) -> int:
         given = [flag for flag, value in rl_only if value]
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
-    if args.netlist_positions and args.finetune_steps:  # the training workers reload the design from its files
-        raise CommandError("--netlist-positions does not go with --finetune-steps (give a complete .plc)")
-    if args.grid is not None and args.finetune_steps:
-        raise CommandError("--grid does not go with --finetune-steps (write the grid into a .plc and give that)")
     checkpoint = _policy_file(args)
     learned = args.method == "rl" and (args.budget is not None or args.moves is not None)
     if args.controller is not None and not learned:
@@ -352,7 +348,6 @@ def _place(args: argparse.Namespace) -> int:
             result = learned_place(design, checkpoint, seconds=budget, moves=args.moves,
                                    controller=args.controller, start=start, samples=args.samples, seed=args.seed,
                                    weights=args.weights, fd_schedule=args.fd, finetune_steps=args.finetune_steps,
-                                   finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
                                    progress=progress)  # fmt: skip
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
@@ -361,7 +356,6 @@ def _place(args: argparse.Namespace) -> int:
 
             result = policy_place(design, checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
-                                  finetune_source=args.design, finetune_plc=_plc_arg(args.plc),
                                   progress=progress)  # fmt: skip
             if args.cd:
                 result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())

@@ -22,6 +22,7 @@ from test_env import hard_macro_violations
 
 import netlists
 from envs import MacroPlacementEnv
+from netlists.synthetic import SyntheticSpec, generate
 from placer.agent import cli as train_cli
 from placer.agent import placing
 from placer.agent.network import PADDING_LOGIT, PlacementNet
@@ -306,16 +307,23 @@ def test_policy_place_can_fine_tune_first_and_returns_the_best_of_both_policies(
             return found
 
         monkeypatch.setattr(placing, "_play", spy)
-        result = policy_place(design, final, samples=2, fd_schedule="circuit_training",
-                              finetune_source="toy_macro_stdcell", finetune_settings=TINY, **budget)  # fmt: skip
+        result = policy_place(design, final, samples=2, fd_schedule="circuit_training", finetune_settings=TINY,
+                              **budget)  # fmt: skip
         assert result.method == "rl+finetune" and hard_macro_violations(design, result.placement) == []
         # the fine-tuned policy was played too, and the best of everything found is what comes back
         assert len(played) == 2 and played[0] == (final, zero_shot.report.proxy_cost) and played[1][0] != final
         assert result.report.proxy_cost <= min(cost for _, cost in played)
         scored = CostModel(design.netlist, design.floorplan).evaluate(result.placement)
         assert scored.proxy_cost == pytest.approx(result.report.proxy_cost, rel=1e-12)
-    with pytest.raises(ValueError, match="finetune_source"):
-        policy_place(design, final, finetune_steps=64)
+
+
+def test_fine_tuning_takes_a_design_that_is_only_in_memory(tiny_run, tmp_path):
+    _, final = tiny_run
+    design = generate(SyntheticSpec(hard_macros=6, soft_macros=20, ports=8, max_grid=16, seed=2))  # no file, no name
+    tuned = finetune(design, final, tmp_path, TINY, steps=32)
+    assert tuned.steps == 32 and tuned.placement is not None
+    assert hard_macro_violations(design, tuned.placement) == []  # the workers placed this very design
+    assert json.loads((tmp_path / "run.json").read_text())["designs"] == [design.netlist.name]
 
 
 @pytest.mark.parametrize("grid", [None, 64], ids=["own grid", "64x64, halves overlapped"])

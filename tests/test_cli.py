@@ -253,8 +253,9 @@ def test_place_with_a_budget_runs_learned_annealing_from_the_analytic_or_the_pol
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "rl+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
     assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
+    # tuned first, in the same budget
     tuned = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "4", "--fd", "circuit_training",
-             "-o", str(out), "--start", "policy", "--finetune-steps", "32", "--json"]  # tuned first, in the same budget  # fmt: skip
+             "-o", str(out), "--start", "policy", "--finetune-steps", "32", "--json"]  # fmt: skip
     assert main(tuned) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["method"] == "rl+finetune+learned-sa" and result["finetune_steps"] <= 32 and result["moves"] > 0
@@ -332,12 +333,6 @@ def test_a_killed_place_leaves_the_old_set_and_no_temporary_file(tmp_path, how):
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
-
-
-def test_netlist_positions_do_not_reach_fine_tuning_workers(tmp_path, capsys):
-    argv = ["place", "toy_macro_stdcell", "--netlist-positions", "--finetune-steps", "8", "-o", str(tmp_path / "o")]
-    assert main(argv) == 2 and "--netlist-positions does not go with --finetune-steps" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
 
 
 def test_version_comes_from_the_package_metadata(capsys):
@@ -418,10 +413,13 @@ def test_cluster_writes_the_chosen_grid_and_later_commands_find_its_plc(tmp_path
     assert json.loads(capsys.readouterr().out)["overlap_area"] == 0.0
 
 
-def test_a_grid_option_does_not_reach_fine_tuning_workers(tmp_path, capsys):
-    argv = ["place", "toy_macro_stdcell", "--grid", "12x12", "--finetune-steps", "8", "-o", str(tmp_path / "o")]
-    assert main(argv) == 2 and "--grid does not go with --finetune-steps" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+def test_fine_tuning_places_the_design_as_loaded_with_a_grid_option(tmp_path, capsys):
+    argv = ["place", "toy_macro_stdcell", "--grid", "12x12", "--finetune-steps", "8", "--samples", "1",
+            "--fd", "circuit_training", "-o", str(tmp_path / "o"), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["method"] == "rl+finetune" and result["finetune_steps"] == 8 and result["overlap_area"] == 0.0
+    assert "Columns : 12 Rows : 12" in " ".join((tmp_path / "o" / "placement.plc").read_text().split())
 
 
 def test_a_fifo_as_plc_is_refused_in_one_line_instead_of_blocking(tmp_path):

@@ -90,7 +90,7 @@ def test_zero_shot_on_onnx_runtime_places_as_torch_does(exported):
     assert onnx_result.report.proxy_cost == pytest.approx(torch_result.report.proxy_cost, abs=1e-12)
     assert np.array_equal(onnx_result.placement.x, torch_result.placement.x)
     with pytest.raises(ValueError, match="fine-tuning trains a policy saved by train.py"):
-        policy_place(design, exported, finetune_steps=8, finetune_source="x")
+        policy_place(design, exported, finetune_steps=8)
 
 
 def test_placer_place_runtime_onnx_and_what_it_refuses(exported, tmp_path, capsys):

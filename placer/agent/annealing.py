@@ -34,6 +34,7 @@ from placer.agent.training import (
     bundled_file,
     closing_workers,
     dealt_vec_env,
+    design_names,
     latest_checkpoint,
     save_atomically,
     write_record,
@@ -140,8 +141,7 @@ def train_controller(
         else:
             model = PPO("MlpPolicy", vec_env, **settings.ppo_kwargs())
         model.tensorboard_log = str(run / "tb")
-        names = [d if isinstance(d, str) else d.netlist.name for d in designs]
-        record = {"command": "anneal", "designs": names, "timesteps": timesteps,
+        record = {"command": "anneal", "designs": design_names(designs), "timesteps": timesteps,
                   "settings": dataclasses.asdict(settings), "seconds": seconds,
                   "start_from": None if start_from is None else str(start_from),
                   "resumed_from": None if checkpoint is None else checkpoint.name, "device": str(model.device),

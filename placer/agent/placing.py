@@ -132,7 +132,7 @@ def _stage(progress: Progress | None, stage: str) -> Callable[[float, float], No
 
 
 def finetune(
-    source: str,
+    design: str | Design,
     checkpoint: str | Path | None,
     run: str | Path,
     settings: TrainSettings,
@@ -142,7 +142,10 @@ def finetune(
     env_extra: dict | None = None,
     progress: Callable[[float, float], None] | None = None,
 ) -> FineTuned:
-    """Train ``checkpoint`` (a fresh policy when ``None``) on the design ``source`` for ``steps`` or ``seconds``.
+    """Train ``checkpoint`` (a fresh policy when ``None``) on ``design`` for ``steps`` or ``seconds``.
+
+    ``design`` is what :func:`train` takes: a name, a path, ``"synthetic:N"`` or the
+    :class:`Design` itself (sent to the training workers as it is).
 
     ``progress(fraction of the budget used, best training episode's proxy cost)`` is called as
     training goes.
@@ -153,7 +156,7 @@ def finetune(
     if steps is None and seconds is None:
         raise ValueError("fine-tuning needs a budget in steps or seconds")
     best = BestEpisode(progress, steps, seconds, since=time.perf_counter())  # train()'s clock starts here too
-    final = train([source], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
+    final = train([design], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
                   env_extra=env_extra, seconds=seconds, callbacks=[best])  # fmt: skip
     return FineTuned(final, best.placement, best.proxy_cost, best.num_timesteps, best.episodes)
 
@@ -168,8 +171,6 @@ def policy_place(
     fd_schedule: str = "electrostatic",
     finetune_steps: int = 0,
     finetune_seconds: float | None = None,
-    finetune_source: str | None = None,
-    finetune_plc: str | None = None,
     finetune_settings: TrainSettings | None = None,
     progress: Progress | None = None,
 ) -> PlaceResult:
@@ -187,11 +188,9 @@ def policy_place(
         seed: Seed of the sampled episodes.
         weights: Weights of the proxy cost.
         fd_schedule: Soft-macro placement at the end of each episode.
-        finetune_steps: Fine-tune on the design for this many steps first (needs ``finetune_source``,
-            the design as a file path or bundled name, for the training workers to load).
+        finetune_steps: Fine-tune on the design for this many steps first (the training workers
+            get ``design`` itself, so it need not be on disk).
         finetune_seconds: Fine-tune for this much wall time (at most ``finetune_steps`` when that is given too).
-        finetune_source: Where the training workers load the design from.
-        finetune_plc: The ``plc`` argument of the training environments (the design's own by default).
         finetune_settings: Settings of the fine-tune (default: two environments and ``FINETUNE_DEFAULTS``,
             rollouts no longer than ``finetune_steps``).
         progress: Called as ``progress(stage, fraction done, best proxy cost so far)`` while
@@ -210,19 +209,15 @@ def policy_place(
     method = "rl+finetune" if tuning else "rl"
     found = [_play(design, checkpoint, samples, seed, weights, fd_schedule, _stage(progress, "zero-shot"))]
     if tuning:
-        if finetune_source is None:
-            raise ValueError("fine-tuning needs the design's file path or bundled name (finetune_source)")
         settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule)
-        extra = {"plc": finetune_plc} if finetune_plc is not None else {}
-        if weights is not None:
-            extra["weights"] = weights
+        extra = {} if weights is None else {"weights": weights}
         with tempfile.TemporaryDirectory() as run:
-            tuned = finetune(finetune_source, checkpoint, run, settings, steps=finetune_steps or None,
+            tuned = finetune(design, checkpoint, run, settings, steps=finetune_steps or None,
                              seconds=finetune_seconds, env_extra=extra,
                              progress=_stage(progress, "fine-tuning"))  # fmt: skip
             found.append(_play(design, tuned.checkpoint, samples, seed, weights, fd_schedule,
                                _stage(progress, "tuned policy")))  # fmt: skip
-        if tuned.placement is not None:  # scored here, on the caller's design
+        if tuned.placement is not None:  # scored here, with the caller's weights
             report = CostModel(design.netlist, design.floorplan).evaluate(tuned.placement, weights)
             found.append((tuned.placement, report))
     details = {
@@ -341,8 +336,6 @@ def learned_place(
     weights: CostWeights | None = None,
     fd_schedule: str = "electrostatic",
     finetune_steps: int = 0,
-    finetune_source: str | None = None,
-    finetune_plc: str | None = None,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> PlaceResult:
@@ -356,10 +349,10 @@ def learned_place(
 
     ``start="policy"``: the policy's placement (:func:`policy_place`), then annealing steered
     by the controller from there. With ``finetune_steps``, the policy is fine-tuned on the
-    design first (``finetune_source`` and ``finetune_plc`` as :func:`policy_place` takes them),
-    for those steps but at most ``FINETUNE_SHARE`` of ``seconds`` of wall time. Annealing gets
-    what is left of ``seconds`` after the policy has played, and/or ``moves``. ``progress`` is
-    called as :func:`policy_place` says, then with stage ``"annealing"``.
+    design first (as :func:`policy_place` does), for those steps but at most ``FINETUNE_SHARE``
+    of ``seconds`` of wall time. Annealing gets what is left of ``seconds`` after the policy has
+    played, and/or ``moves``. ``progress`` is called as :func:`policy_place` says, then with
+    stage ``"annealing"``.
 
     Raises:
         ValueError: Neither budget is given, an unknown ``start``, or fine-tuning asked for
@@ -379,7 +372,7 @@ def learned_place(
     started = clock()
     tuning = {}
     if finetune_steps:
-        tuning = {"finetune_steps": finetune_steps, "finetune_source": finetune_source, "finetune_plc": finetune_plc,
+        tuning = {"finetune_steps": finetune_steps,
                   "finetune_seconds": None if seconds is None else FINETUNE_SHARE * seconds}  # fmt: skip
     start = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
                          progress=progress, **tuning)  # fmt: skip

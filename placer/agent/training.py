@@ -36,7 +36,7 @@ from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
 
 from envs import MacroPlacementEnv, MultiDesignEnv
-from netlists import NetlistFormatError, Placement, synthetic
+from netlists import Design, NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path, atomic_write
 from placer.agent.policy import PlacementPolicy, SavedPolicy
 
@@ -103,13 +103,18 @@ pretrained policy instead of first spreading it out; the dense reward, which clo
 are fitted to (``train.py imitate --reward dense``)."""
 
 
-def _make_env(designs: Sequence[str], env_kwargs: dict[str, object]):
+def _make_env(designs: Sequence[str | Design], env_kwargs: dict[str, object]):
     if multiprocessing.parent_process() is not None:  # a worker process: it steps an environment, no network
         th.set_num_threads(1)
     return Monitor(MultiDesignEnv(designs, **env_kwargs))
 
 
-def check_designs(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> None:
+def design_names(designs: Sequence[str | Path | Design]) -> list[str]:
+    """What ``run.json`` records of each design: its name or path as given, or a :class:`Design`'s netlist name."""
+    return [design.netlist.name if isinstance(design, Design) else str(design) for design in designs]
+
+
+def check_designs(designs: Sequence[str | Design], settings: TrainSettings, env_extra: dict | None = None) -> None:
     """Build each named (not generated) design's environment here, so a bad one fails in one clear line.
 
     Raises:
@@ -122,7 +127,7 @@ def check_designs(designs: Sequence[str], settings: TrainSettings, env_extra: di
                 continue
             MacroPlacementEnv(design, **settings.env_kwargs(), **(env_extra or {})).close()
         except (ValueError, NetlistFormatError) as error:
-            raise ValueError(f"design {design}: {error}") from None
+            raise ValueError(f"design {design_names([design])[0]}: {error}") from None
 
 
 def dealt_vec_env(make_env: Callable, designs: Sequence, n_envs: int, seed: int, env_kwargs: dict,
@@ -170,7 +175,7 @@ def closing_workers(vec_env: VecEnv) -> Iterator[VecEnv]:
         vec_env.close()
 
 
-def make_vec_env(designs: Sequence[str], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
+def make_vec_env(designs: Sequence[str | Design], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
     """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
     kwargs = {**settings.env_kwargs(), **(env_extra or {})}
     return dealt_vec_env(_make_env, designs, settings.n_envs, settings.seed, kwargs, settings.ray)
@@ -367,7 +372,7 @@ def load_policy(checkpoint: str | Path | MaskablePPO, env, settings: TrainSettin
 
 
 def train(
-    designs: Sequence[str],
+    designs: Sequence[str | Design],
     timesteps: int,
     run: str | Path,
     settings: TrainSettings | None = None,
@@ -383,7 +388,8 @@ def train(
     """Train on ``designs`` until ``timesteps`` steps in all (or ``seconds``); returns the path of ``final.zip``.
 
     Args:
-        designs: Design names, paths or ``"synthetic:N"``.
+        designs: Design names, paths, ``"synthetic:N"`` or :class:`Design` objects (sent to
+            the environment workers as they are, so a design need not be on disk).
         timesteps: Total environment steps of the run.
         run: The run folder.
         settings: Environment and PPO settings.
@@ -414,7 +420,7 @@ def train(
         else:
             model = MaskablePPO(PlacementPolicy, vec_env, **settings.ppo_kwargs())
         model.tensorboard_log = str(run / "tb")
-        record = {"designs": list(designs), "timesteps": timesteps, "settings": dataclasses.asdict(settings),
+        record = {"designs": design_names(designs), "timesteps": timesteps, "settings": dataclasses.asdict(settings),
                   "start_from": None if start_from is None else str(start_from),
                   "seconds": seconds, "resumed_from": None if checkpoint is None else checkpoint.name,
                   "device": str(model.device), "cuda": th.cuda.is_available()}  # fmt: skip
