@@ -374,13 +374,13 @@ def learned_place(
     if finetune_steps:
         tuning = {"finetune_steps": finetune_steps,
                   "finetune_seconds": None if seconds is None else FINETUNE_SHARE * seconds}  # fmt: skip
-    start = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
-                         progress=progress, **tuning)  # fmt: skip
+    played = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
+                          progress=progress, **tuning)  # fmt: skip
     remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
     model = CostModel(design.netlist, design.floorplan)
-    result = learned_anneal(model, start.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
+    result = learned_anneal(model, played.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
                             weights=weights, fd_schedule=SCHEDULES[fd_schedule](),
                             progress=_stage(progress, "annealing"), clock=clock)  # fmt: skip
-    return PlaceResult(f"{start.method}+learned-sa", result.placement, result.report, clock() - started, seed,
-                       budget_s=seconds, moves=result.moves, backed_off=start.backed_off,
-                       history=result.history, details=start.details)  # fmt: skip
+    return PlaceResult(f"{played.method}+learned-sa", result.placement, result.report, clock() - started, seed,
+                       budget_s=seconds, moves=result.moves, backed_off=played.backed_off,
+                       history=result.history, details=played.details)  # fmt: skip

@@ -111,7 +111,7 @@ def place(
         fd_schedule: How soft macros are placed (the electrostatic schedule by default).
         anneal_settings: Settings of annealing.
         progress: For annealing: called with the fraction of the budget used and the best cost.
-        controller: For annealing: steers its moves block by block (see :func:`anneal`).
+        controller: For annealing and the analytic flow's polish: steers its moves block by block (see :func:`anneal`).
         clock: The clock of ``seconds`` (wall time by default; ``time.process_time`` for CPU time).
         soft_start: Where soft macros start (:func:`placer.sequential.starting_placement`): the
             design's positions (``"file"``) or force-directed placement's alone (``"fd"``).
