@@ -4,20 +4,27 @@
         [--seeds 5] [--arms sa,learned,prior] [--jobs 2] [--controller PATH]
         [--out benchmarks/results/learned] [--data ../shared/data] [--report]
 
-Every run is ``placer.baselines.place(design, "sa", seconds=S, seed=k)`` on the CPU-time clock
-of its own single-threaded process (greedy start, then annealing for the rest of S CPU-seconds);
-the arms differ only in who sets annealing's move mix, temperature scale and ranges per block:
+Every run is ``placer.baselines.place(design, method, seconds=S, seed=k)`` on the CPU-time
+clock of its own single-threaded process. Two starts: ``sa`` (greedy, then annealing for the
+rest of S CPU-seconds) and ``analytic`` (the field's strongest non-RL flow: mixed-size analytic
+placement, macro legalisation, the soft macros placed again, then annealing as a polish; its
+analytic stages inside the same CPU budget). From a start, the arms differ only in who sets
+annealing's move mix, temperature scale and ranges per block:
 
 * ``sa``: nobody; annealing's own settings throughout (``placer place --method sa``);
-* ``learned``: the trained controller (the bundled one, or ``--controller``);
+* ``learned``: the trained controller (the bundled one, or ``--controller``), from greedy;
 * ``prior``: the same network untrained (its actions are near zero, i.e. annealing's settings),
   the control that shows what training added and what the forward passes cost;
 * ``sa-soft80``: annealing retuned by hand, 80 % of its moves soft-macro nudges (the best of a
   small sweep on Ariane133), to show how much of the learned gain a static retune also gets;
-* ``analytic``: not annealing from greedy but the field's strongest non-RL flow,
-  ``place(design, "analytic", ...)`` (mixed-size analytic placement, macro legalisation, the
-  soft macros placed again, then annealing as a polish), its analytic stages inside the same
-  CPU budget.
+* ``analytic``: the analytic flow as ``placer place --method analytic`` runs it (its polish
+  starts with 10 % of uphill moves accepted);
+* ``analytic-cold``: the same flow retuned by hand, its polish starting much colder
+  (``COLD_ACCEPTANCE`` of uphill moves accepted, the best single setting of a one-seed sweep
+  over 1e-2, 1e-3 and 1e-4 on the four real designs at 60 s): a static retune, the control for
+  the learned polish's colder schedule;
+* ``analytic-learned``: the analytic flow's polish steered by the trained controller, what
+  ``placer place --method rl --budget S`` runs.
 
 Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat designs of
 ``DATA/flat`` clustered by ``placer.cluster`` on the floorplan stated there). The controller
@@ -27,8 +34,9 @@ Rows are appended to ``OUT/runs.jsonl`` as runs finish, so a stopped benchmark r
 ``--jobs`` runs go at once, one process (one core) each. Printed and written to
 ``OUT/results-<S>s.md``: per design the mean +- sd of each arm, the paired difference of
 learned against sa in percent, wins over seeds, and the CPU time learned annealing needed to
-reach sa's mean final cost; learned against the best non-RL arm of the design (the lower mean
-of ``sa`` and ``analytic``); across designs the mean differences and their 95 % intervals; and
+reach sa's mean final cost; learned against the best non-RL arm of the design (the lowest mean
+of ``sa``, ``analytic`` and ``analytic-cold``, of those asked for); one such table per RL arm
+(``learned``, ``analytic-learned``); across designs the mean differences and their 95 % intervals; and
 per third of the run (a temperature band) the decrease of the current cost per CPU-second.
 """
 
@@ -49,9 +57,11 @@ from bench_baselines import load_design
 
 from placer.agent.cli import expand
 
-ARMS = ("sa", "learned", "prior", "sa-soft80", "analytic")
-NON_RL = ("sa", "analytic")
+ARMS = ("sa", "learned", "prior", "sa-soft80", "analytic", "analytic-cold", "analytic-learned")
+NON_RL = ("sa", "analytic", "analytic-cold")
+RL = ("learned", "analytic-learned")  # the arms a table compares with the non-RL ones
 SOFT80 = (0.05, 0.05, 0.01, 0.05, 0.04, 0.8)  # a hand retune: 80 % soft-macro nudges (best of a small sweep)
+COLD_ACCEPTANCE = 1e-4  # a hand retune of the analytic flow's polish (best of a small sweep)
 DESIGNS = ("ariane133", "ariane133_ng45", "ariane136_ng45", "mempool_tile_ng45", "synthetic:1000-1009")
 BANDS = 3
 T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 11: 2.20,
@@ -63,23 +73,24 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
     import torch
 
     from placer.agent.annealing import LearnedController, bundled_controller, prior_controller
-    from placer.baselines import AnnealSettings, PackingError, place
+    from placer.baselines import AnnealSettings, FlowSettings, PackingError, place
 
     torch.set_num_threads(1)
     design = load_design(design_name, Path(data))
-    method = "analytic" if arm == "analytic" else "sa"
+    method = "analytic" if arm.startswith("analytic") else "sa"
     try:  # compiles (or loads) every kernel before the clock starts, for every arm alike
         place(design, method, moves=512, seed=seed)
     except PackingError as error:
         return {"design": design_name, "arm": arm, "seed": seed, "seconds": seconds, "error": str(error)}
     steer = None
-    if arm == "learned":
+    if arm in ("learned", "analytic-learned"):
         steer = LearnedController(controller or bundled_controller())
     elif arm == "prior":
         steer = prior_controller()
     settings = AnnealSettings(move_probabilities=SOFT80) if arm == "sa-soft80" else None
+    flow = FlowSettings(polish_acceptance=COLD_ACCEPTANCE) if arm == "analytic-cold" else None
     result = place(design, method, seconds=seconds, seed=seed, controller=steer, anneal_settings=settings,
-                   clock=time.process_time)  # fmt: skip
+                   flow_settings=flow, clock=time.process_time)  # fmt: skip
     report = result.report
     # Analytic's history is its polish's: shifted to the run's clock, as every arm's.
     offset = sum(stage.seconds for stage in result.stages if stage.name != "polish")
@@ -138,28 +149,29 @@ def paired_percent(ours: dict[int, dict], theirs: dict[int, dict], seeds: list[i
     return [(ours[s]["proxy_cost"] - theirs[s]["proxy_cost"]) / theirs[s]["proxy_cost"] * 100 for s in seeds]
 
 
-def best_non_rl(by_arm: dict[str, dict[int, dict]], arms: list[str]) -> str | None:
-    """The non-RL arm with the lowest mean cost on a design; None unless every non-RL arm asked for ran with learned.
+def best_non_rl(by_arm: dict[str, dict[int, dict]], arms: list[str], rl: str) -> str | None:
+    """The non-RL arm with the lowest mean cost on a design; None unless every non-RL arm asked for ran with ``rl``.
 
     A design where one of them is missing gets no verdict: the best of fewer arms is a weaker yardstick.
     """
     asked = [a for a in NON_RL if a in arms]
-    if not asked or not all(set(by_arm[a]) & set(by_arm.get("learned", {})) for a in asked):
+    if not asked or not all(set(by_arm[a]) & set(by_arm.get(rl, {})) for a in asked):
         return None
     return min(asked, key=lambda a: statistics.mean(r["proxy_cost"] for r in by_arm[a].values()))
 
 
-def across(diffs: list[float], against: str) -> str:
+def across(diffs: list[float], rl: str, against: str) -> str:
     m, lo, hi = interval(diffs)
     better = sum(d < 0 for d in diffs)
-    return (f"Learned against {against} across {len(diffs)} designs: mean difference {m:+.2f} % "
+    return (f"{rl} against {against} across {len(diffs)} designs: mean difference {m:+.2f} % "
             f"(95 % interval {lo:+.2f} to {hi:+.2f} %), better on {better} of {len(diffs)}.")  # fmt: skip
 
 
-def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float) -> str:
+def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float, rl: str = "learned") -> str:
+    """The per-design table of every arm, with the RL arm ``rl`` against sa and against the best non-RL arm."""
     lines = [f"Equal CPU: {seconds:g} CPU-seconds per run, one core each; proxy cost (1 / 0.5 / 0.5), lower is better.",
-             "", "| design | " + " | ".join(arms) + " | learned vs sa | wins | learned reaches sa's mean "
-             "| best non-RL | learned vs it | wins |",
+             "", "| design | " + " | ".join(arms) + f" | {rl} vs sa | wins | {rl} reaches sa's mean "
+             f"| best non-RL | {rl} vs it | wins |",
              "|---|" + "---:|" * len(arms) + "---:|---:|---:|---|---:|---:|"]  # fmt: skip
     diffs, best_diffs = [], []
     unfit = sorted({r["design"] for r in rows if "error" in r})
@@ -170,28 +182,28 @@ def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float)
             continue
         by_arm = {a: {r["seed"]: r for r in rows if r["design"] == design and r["arm"] == a} for a in arms}
         cells = [mean_sd([r["proxy_cost"] for r in by_arm[a].values()]) for a in arms]
-        seeds = sorted(set(by_arm.get("sa", {})) & set(by_arm.get("learned", {})))
+        seeds = sorted(set(by_arm.get("sa", {})) & set(by_arm.get(rl, {})))
         diff = wins = reach = "-"
         if seeds:
-            paired = paired_percent(by_arm["learned"], by_arm["sa"], seeds)
+            paired = paired_percent(by_arm[rl], by_arm["sa"], seeds)
             diffs.append(statistics.mean(paired))
             diff = f"{statistics.mean(paired):+.2f} %"
             wins = f"{sum(p < 0 for p in paired)}/{len(paired)}"
             target = statistics.mean(by_arm["sa"][s]["proxy_cost"] for s in seeds)
-            times = [reach_time(by_arm["learned"][s], target) for s in seeds]
+            times = [reach_time(by_arm[rl][s], target) for s in seeds]
             reached = sorted(t for t in times if t is not None)
             reach = f"{statistics.median(reached):.1f} s ({len(reached)}/{len(times)})" if reached else "never"
-        best, best_diff, best_wins = best_non_rl(by_arm, arms), "-", "-"
+        best, best_diff, best_wins = best_non_rl(by_arm, arms, rl), "-", "-"
         if best is not None:
-            paired = paired_percent(by_arm["learned"], by_arm[best], sorted(set(by_arm[best]) & set(by_arm["learned"])))
+            paired = paired_percent(by_arm[rl], by_arm[best], sorted(set(by_arm[best]) & set(by_arm[rl])))
             best_diffs.append(statistics.mean(paired))
             best_diff, best_wins = f"{statistics.mean(paired):+.2f} %", f"{sum(p < 0 for p in paired)}/{len(paired)}"
         lines.append(f"| {design} | " + " | ".join(cells) + f" | {diff} | {wins} | {reach} | {best or '-'} | "
                      f"{best_diff} | {best_wins} |")  # fmt: skip
     if diffs:
-        lines += ["", across(diffs, "sa")]
+        lines += ["", across(diffs, rl, "sa")]
     if best_diffs:
-        lines += ["", across(best_diffs, "the best non-RL arm of each design")]
+        lines += ["", across(best_diffs, rl, "the best non-RL arm of each design")]
     every = [d for d in designs if all(any(r["design"] == d and r["arm"] == a for r in rows) for a in arms)]
     lines += ["", "Decrease of the current proxy cost per CPU-second, by third of the run (mean over the runs on "
               f"{', '.join(every)}, where every arm ran):", "",
@@ -246,7 +258,9 @@ def main() -> None:
             else:
                 print(f"{row['design']} {row['arm']} seed {row['seed']}: {row['proxy_cost']:.4f} "
                       f"({row['moves']:,} moves)", flush=True)  # fmt: skip
-    text = table(rows, designs, arms, args.seconds)
+    # One table per RL arm asked for: each against annealing and against the best non-RL arm.
+    compared = [rl for rl in RL if rl in arms] or ["learned"]
+    text = "\n\n".join(table(rows, designs, arms, args.seconds, rl) for rl in compared)
     (out / f"results-{args.seconds:g}s.md").write_text(text + "\n")
     print(text)
 
