@@ -31,7 +31,7 @@ from placer.agent.annealing import (
     prior_controller,
     train_controller,
 )
-from placer.agent.placing import learned_place
+from placer.agent.placing import bundled_checkpoint, learned_place
 from placer.agent.training import closing_workers, latest_checkpoint
 from placer.baselines import AnnealRun, AnnealSettings, MoveMix, anneal, place
 from placer.baselines.annealing import FEATURES, MOVES
@@ -227,6 +227,8 @@ def test_learned_place_from_the_analytic_start_steers_the_flows_polish(small):
         learned_place(design, moves=4000, start="greedy")
     with pytest.raises(ValueError, match="fine-tuning"):
         learned_place(design, moves=4000, finetune_steps=8)
+    with pytest.raises(ValueError, match="checkpoint"):
+        learned_place(design, bundled_checkpoint(), moves=4000)
 
 
 def test_train_py_anneal_end_to_end_and_a_bad_design_name_in_one_line(tmp_path):

@@ -355,16 +355,16 @@ def learned_place(
     stage ``"annealing"``.
 
     Raises:
-        ValueError: Neither budget is given, an unknown ``start``, or fine-tuning asked for
-            with the analytic start.
+        ValueError: Neither budget is given, an unknown ``start``, or a checkpoint or
+            fine-tuning asked for with the analytic start (which plays no policy).
     """
     if seconds is None and moves is None:
         raise ValueError("learned annealing needs a budget in seconds or moves")
     if start not in STARTS:
         raise ValueError(f"unknown start {start!r} (expected one of {', '.join(STARTS)})")
     if start == "analytic":
-        if finetune_steps:
-            raise ValueError("fine-tuning trains the policy, which the analytic start does not play")
+        if finetune_steps or checkpoint is not None:
+            raise ValueError("a checkpoint and fine-tuning are the policy's, which the analytic start does not play")
         result = place(design, "analytic", seconds=seconds, moves=moves, seed=seed, weights=weights,
                        fd_schedule=SCHEDULES[fd_schedule](), progress=_stage(progress, "polish"),
                        controller=as_controller(controller), clock=clock)  # fmt: skip
