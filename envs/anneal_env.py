@@ -1,9 +1,10 @@
 """Steering simulated annealing as a gymnasium environment: ``AnnealControl-v0``.
 
 An episode is one annealing run (:class:`placer.baselines.AnnealRun`) on a design, started
-from its greedy placement, with a budget of ``moves_per_node`` moves per movable macro. The
-run is cut into ``decisions`` blocks; each step chooses how the next block moves and then
-plays it:
+from its greedy placement or from the analytic flow's (``start``; then the run is that flow's
+polish, as ``placer place --method rl --budget`` plays it), with a budget of
+``moves_per_node`` moves per movable macro. The run is cut into ``decisions`` blocks; each
+step chooses how the next block moves and then plays it:
 
 * observation: the run's features (``placer.baselines.annealing.FEATURES``): progress,
   temperature, the gap to the best cost, and per move type the acceptance, illegal share and
@@ -31,14 +32,16 @@ import numpy as np
 
 from envs.placement_env import load_design
 from netlists import Design, NodeKind, Placement
-from placer.baselines import AnnealRun, AnnealSettings, MoveMix, PackingError, place
+from placer.baselines import AnnealRun, AnnealSettings, FlowSettings, MoveMix, PackingError, place
 from placer.baselines.annealing import FEATURES, MOVES
+from placer.baselines.mixed_size import analytic_start, polish_settings
 from placer.cost import CostModel, CostWeights
 from placer.fd import FDSchedule
 
 ACTION_SIZE = len(MOVES) + 3
 TEMPERATURE_RANGE, SCALE_RANGE = 10.0, 4.0  # an action of +-1 multiplies by these or divides by them
 MOVES_PER_NODE, MAX_MOVES = (20.0, 200.0), 150_000  # a run's budget: a few seconds on a generated design
+STARTS = ("greedy", "analytic")  # where a run starts: greedy placement, or the analytic flow's polish
 
 
 def move_mix(action: np.ndarray, settings: AnnealSettings) -> MoveMix:
@@ -63,6 +66,9 @@ class AnnealControlEnv(gym.Env):
         settings: Annealing's settings (``decisions`` is the episode length).
         weights: Weights of the proxy cost.
         fd_schedule: Soft-macro placement of the start and of annealing's re-placements.
+        start: ``"greedy"`` (annealing from greedy, ``placer place --method sa``) or
+            ``"analytic"`` (the analytic flow's first three stages, made once per design with
+            seed 0, then its polish: annealing from there at the flow's starting acceptance).
     """
 
     metadata = {"render_modes": []}
@@ -76,15 +82,21 @@ class AnnealControlEnv(gym.Env):
         settings: AnnealSettings | None = None,
         weights: CostWeights | None = None,
         fd_schedule: FDSchedule | None = None,
+        start: str = "greedy",
     ) -> None:
         if not designs:
             raise ValueError("need at least one design")
+        if start not in STARTS:
+            raise ValueError(f"unknown start {start!r} (expected one of {', '.join(STARTS)})")
         low, high = moves_per_node
         if not 0 < low <= high or max_moves < 1:
             raise ValueError("need 0 < moves_per_node[0] <= moves_per_node[1] and max_moves >= 1")
         self.designs, self.moves_per_node, self.max_moves = list(designs), (low, high), max_moves
         self.settings, self.weights = settings or AnnealSettings(), weights or CostWeights()
         self.fd_schedule = fd_schedule or FDSchedule.electrostatic()
+        self.start = start
+        # The analytic start's run is the flow's polish: annealing from its colder starting acceptance.
+        self.run_settings = polish_settings(self.settings, FlowSettings()) if start == "analytic" else self.settings
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (len(FEATURES),), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (ACTION_SIZE,), np.float32)
         self._starts: dict[int, tuple[CostModel, Placement, int]] = {}
@@ -92,20 +104,25 @@ class AnnealControlEnv(gym.Env):
         self.block = 0
 
     def _start(self, index: int) -> tuple[CostModel, Placement, int] | None:
-        """The design's cost model, greedy placement and movable macro count (made once per design).
+        """The design's cost model, start placement and movable macro count (made once per design).
 
         ``None`` for a design whose macros do not fit its canvas: it is left out of the draws.
         """
         if index not in self._starts:
             design = load_design(self.designs[index])
             nl = design.netlist
+            model = CostModel(nl, design.floorplan)
             try:
-                start = place(design, "greedy", weights=self.weights, fd_schedule=self.fd_schedule).placement
+                if self.start == "analytic":
+                    start = analytic_start(model, design.placement, spacing=self.settings.spacing,
+                                           weights=self.weights).placement  # fmt: skip
+                else:
+                    start = place(design, "greedy", weights=self.weights, fd_schedule=self.fd_schedule).placement
             except PackingError:
                 self._starts[index] = None
                 return None
             movable = (nl.node_kind == NodeKind.HARD_MACRO) | (nl.node_kind == NodeKind.SOFT_MACRO)
-            self._starts[index] = (CostModel(nl, design.floorplan), start, int((movable & ~start.fixed).sum()))
+            self._starts[index] = (model, start, int((movable & ~start.fixed).sum()))
         return self._starts[index]
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -126,10 +143,11 @@ class AnnealControlEnv(gym.Env):
         low, high = self.moves_per_node
         per_node = math.exp(self.np_random.uniform(math.log(low), math.log(high)))
         moves = int(min(max(per_node * nodes, self.settings.decisions * 256), self.max_moves))
-        self.run = AnnealRun(model, start, moves=moves, seed=int(self.np_random.integers(2**31)),
-                             settings=self.settings, weights=self.weights, fd_schedule=self.fd_schedule)  # fmt: skip
+        seed = int(self.np_random.integers(2**31))
+        self.run = AnnealRun(model, start, moves=moves, seed=seed, settings=self.run_settings, weights=self.weights,
+                             fd_schedule=self.fd_schedule)  # fmt: skip
         self.block = 0
-        info = {"design": model.netlist.name, "moves": moves, "start_cost": self.run.start_cost}
+        info = {"design": model.netlist.name, "moves": moves, "seed": seed, "start_cost": self.run.start_cost}
         return self.run.features(), info
 
     def step(self, action):

@@ -33,7 +33,16 @@ from placer.agent.annealing import (
 )
 from placer.agent.placing import bundled_checkpoint, learned_place
 from placer.agent.training import closing_workers, latest_checkpoint
-from placer.baselines import AnnealRun, AnnealSettings, MoveMix, anneal, place
+from placer.baselines import (
+    AnnealRun,
+    AnnealSettings,
+    FlowSettings,
+    MoveMix,
+    analytic_start,
+    anneal,
+    place,
+    polish_settings,
+)
 from placer.baselines.annealing import FEATURES, MOVES
 from placer.cost import CostModel
 
@@ -123,6 +132,28 @@ def test_the_control_environment_passes_both_checkers_and_never_raises_on_bad_ac
     assert terminated and steps == FOUR_BLOCKS.decisions
     assert total == pytest.approx(info["gain_percent"], abs=1e-9)  # the return is the run's gain
     assert info["gain_percent"] >= 0
+
+
+def test_the_analytic_start_is_the_flows_and_its_run_is_the_flows_polish(small):
+    design, model, _ = small
+    flow = analytic_start(model, design.placement)
+    assert [s.proxy_cost for s in flow.stages] == [
+        s.proxy_cost for s in place(design, "analytic", moves=512).stages[:3]
+    ]
+    env = AnnealControlEnv([design], moves_per_node=(40.0, 40.0), settings=FOUR_BLOCKS, start="analytic")
+    _, info = env.reset(seed=2)
+    terminated = False
+    while not terminated:
+        _, _, terminated, _, step = env.step(np.zeros(ACTION_SIZE))
+    own = MoveMix(FOUR_BLOCKS.move_probabilities)
+    polish = anneal(model, flow.placement, moves=info["moves"], seed=info["seed"],
+                    settings=polish_settings(FOUR_BLOCKS, FlowSettings()), controller=lambda f: own)  # fmt: skip
+    assert step["proxy_cost"] == pytest.approx(polish.report.proxy_cost, rel=1e-12)
+    greedy = anneal(model, flow.placement, moves=info["moves"], seed=info["seed"], settings=FOUR_BLOCKS,
+                    controller=lambda f: own)  # fmt: skip
+    assert greedy.report.proxy_cost != polish.report.proxy_cost  # the flow's colder start is what the env plays
+    with pytest.raises(ValueError, match="start"):
+        AnnealControlEnv([design], start="policy")
 
 
 def test_training_runs_checkpoints_and_resumes_from_its_newest_checkpoint(small, tmp_path):
@@ -233,10 +264,11 @@ def test_learned_place_from_the_analytic_start_steers_the_flows_polish(small):
 
 def test_train_py_anneal_end_to_end_and_a_bad_design_name_in_one_line(tmp_path):
     command = [sys.executable, "train.py", "anneal", "--designs", "synthetic:3", "--timesteps", "8", "--n-steps", "8",
-               "--envs", "1", "--moves-per-node", "1", "2", "--device", "cpu", "--no-progress",
+               "--envs", "1", "--moves-per-node", "1", "2", "--device", "cpu", "--no-progress", "--start", "analytic",
                "--out", str(tmp_path)]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "final.zip").is_file()
+    assert json.loads((tmp_path / "run.json").read_text())["settings"]["start"] == "analytic"
     bad = subprocess.run([*command[:4], "synthetic:x", *command[5:]], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "synthetic:x" in bad.stderr

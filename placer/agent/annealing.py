@@ -53,6 +53,8 @@ class ControllerSettings:
         n_envs: Environments in parallel (worker processes when more than one).
         moves_per_node: Range of a training run's budget in moves per movable macro.
         max_moves: Cap on a training run's moves.
+        start: Where training runs start: ``"greedy"`` or ``"analytic"`` (the analytic flow's
+            polish, as ``placer place --method rl --budget`` plays it; ``envs.anneal_env.STARTS``).
         learning_rate: Adam step size.
         n_steps: Steps (blocks) per environment between updates.
         batch_size: Minibatch size.
@@ -70,6 +72,7 @@ class ControllerSettings:
     n_envs: int = 2
     moves_per_node: tuple[float, float] = MOVES_PER_NODE
     max_moves: int = MAX_MOVES
+    start: str = "greedy"
     learning_rate: float = 3e-4
     n_steps: int = 128
     batch_size: int = 64
@@ -91,7 +94,7 @@ class ControllerSettings:
 
     def env_kwargs(self) -> dict[str, object]:
         """Keyword arguments of every environment."""
-        return {"moves_per_node": tuple(self.moves_per_node), "max_moves": self.max_moves}
+        return {"moves_per_node": tuple(self.moves_per_node), "max_moves": self.max_moves, "start": self.start}
 
 
 def make_controller_vec_env(designs: Sequence[str | Design], settings: ControllerSettings) -> VecEnv:

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import torch as th
 
+from envs.anneal_env import STARTS as ANNEAL_STARTS
 from envs.placement_env import REWARDS
 from netlists import synthetic
 from placer.agent.annealing import ControllerSettings, train_controller
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     steer.add_argument("--moves-per-node", type=POSITIVE, nargs=2, default=control.moves_per_node,
                        metavar=("LOW", "HIGH"), help="range of a training run's moves per movable macro")  # fmt: skip
     steer.add_argument("--max-moves", type=whole(1), default=control.max_moves, help="cap on a training run's moves")
+    steer.add_argument("--start", choices=ANNEAL_STARTS, default=control.start,
+                       help="where training runs start: greedy, or the analytic flow's polish (what placer place "
+                       "--method rl --budget plays)")  # fmt: skip
     steer.add_argument("--lr", type=POSITIVE, default=control.learning_rate, help="Adam step size")
     steer.add_argument("--n-steps", type=whole(1), default=control.n_steps, help="blocks per env per update")
     steer.add_argument("--checkpoint-every", type=whole(1), default=control.checkpoint_every, help="blocks")
@@ -178,8 +182,9 @@ def _export(args: argparse.Namespace) -> Path:
 
 def _anneal(args: argparse.Namespace) -> Path:
     settings = ControllerSettings(n_envs=args.envs, moves_per_node=tuple(args.moves_per_node), max_moves=args.max_moves,
-                                  learning_rate=args.lr, n_steps=args.n_steps, checkpoint_every=args.checkpoint_every,
-                                  seed=args.seed, device=args.device, ray=_ray(args))  # fmt: skip
+                                  start=args.start, learning_rate=args.lr, n_steps=args.n_steps,
+                                  checkpoint_every=args.checkpoint_every, seed=args.seed, device=args.device,
+                                  ray=_ray(args))  # fmt: skip
     return train_controller(expand(args.designs), args.timesteps, args.out, settings, start_from=args.start_from,
                             resume=args.resume,
                             progress_bar=not args.no_progress,

@@ -9,7 +9,7 @@
 
 from placer.baselines.annealing import AnnealResult, AnnealRun, AnnealSettings, MoveMix, anneal
 from placer.baselines.descent import coordinate_descent
-from placer.baselines.mixed_size import FlowSettings, mixed_size_place
+from placer.baselines.mixed_size import FlowSettings, analytic_start, mixed_size_place, polish_settings
 from placer.baselines.run import METHODS, STARTS, PlaceResult, place, with_descent
 from placer.legality import PackingError
 
@@ -23,9 +23,11 @@ __all__ = [
     "MoveMix",
     "PackingError",
     "PlaceResult",
+    "analytic_start",
     "anneal",
     "coordinate_descent",
     "mixed_size_place",
     "place",
+    "polish_settings",
     "with_descent",
 ]

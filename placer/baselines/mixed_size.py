@@ -107,6 +107,64 @@ def target_density(model: CostModel, placement: Placement, settings: FlowSetting
     return float(min(1.0, max(settings.min_density, share + settings.density_margin)))
 
 
+def polish_settings(anneal_settings: AnnealSettings | None, settings: FlowSettings) -> AnnealSettings:
+    """Annealing's settings for the polish: ``anneal_settings`` starting at the flow's ``polish_acceptance``."""
+    return dataclasses.replace(anneal_settings or AnnealSettings(), initial_acceptance=settings.polish_acceptance)
+
+
+def analytic_start(
+    model: CostModel,
+    placement: Placement,
+    *,
+    seed: int = 0,
+    settings: FlowSettings | None = None,
+    spacing: float = 0.0,
+    weights: CostWeights | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> FlowResult:
+    """The flow's first three stages (global, legalize, soft): the start its polish anneals from.
+
+    Args:
+        model: The design's cost model.
+        placement: Fixed nodes and ports where they stay; the movable nodes' positions are not read.
+        seed: Seed of the analytic spread.
+        settings: The flow's settings.
+        spacing: Clearance (µm) between hard macros, the analytic stages' halo too.
+        weights: Weights of the proxy cost the stages are scored with.
+        clock: The clock of the stages' times.
+
+    Raises:
+        PackingError: The hard macros do not fit on the grid.
+    """
+    settings, weights = settings or FlowSettings(), weights or CostWeights()
+    nl, fp = model.netlist, model.floorplan
+    hard, soft = nl.nodes_of(NodeKind.HARD_MACRO), nl.nodes_of(NodeKind.SOFT_MACRO)
+    movable_hard, movable_soft = hard[~placement.fixed[hard]], soft[~placement.fixed[soft]]
+    movable = np.concatenate([movable_hard, movable_soft])
+    density = target_density(model, placement, settings)
+    analytic = AnalyticSettings(target_density=density, hpwl_step=settings.hpwl_step, seed=seed,
+                                macro_halo=spacing, max_iterations=settings.max_iterations)  # fmt: skip
+    stages: list[Stage] = []
+    last = clock()
+
+    def finished(name: str, done: Placement) -> CostReport:
+        nonlocal last
+        now = clock()
+        report = model.evaluate(done, weights)
+        stages.append(Stage(name, now - last, report.proxy_cost))
+        last = now
+        return report
+
+    start = placement.copy()
+    start.x[movable] = start.y[movable] = np.nan  # nothing of the design's answer is read
+    current = place_analytic(nl, start, fp, movable, analytic).placement
+    finished("global", current)
+    current = legalize(nl, fp, current, movable_hard, spacing=spacing).placement
+    finished("legalize", current)
+    current = place_analytic(nl, current, fp, movable_soft, analytic, use_current_loc=True).placement
+    return FlowResult(current, finished("soft", current), stages, density)
+
+
 def mixed_size_place(
     model: CostModel,
     placement: Placement,
@@ -149,40 +207,16 @@ def mixed_size_place(
         raise ValueError("give a budget: seconds, moves or both")
     started = clock()
     settings = settings or FlowSettings()
-    anneal_settings = dataclasses.replace(anneal_settings or AnnealSettings(),
-                                          initial_acceptance=settings.polish_acceptance)  # fmt: skip
-    weights = weights or CostWeights()
-    nl, fp = model.netlist, model.floorplan
-    hard, soft = nl.nodes_of(NodeKind.HARD_MACRO), nl.nodes_of(NodeKind.SOFT_MACRO)
-    movable_hard, movable_soft = hard[~placement.fixed[hard]], soft[~placement.fixed[soft]]
-    movable = np.concatenate([movable_hard, movable_soft])
-    density = target_density(model, placement, settings)
-    analytic = AnalyticSettings(target_density=density, hpwl_step=settings.hpwl_step, seed=seed,
-                                macro_halo=anneal_settings.spacing, max_iterations=settings.max_iterations)  # fmt: skip
-    stages: list[Stage] = []
-    last = started
-
-    def finished(name: str, done: Placement) -> CostReport:
-        nonlocal last
-        now = clock()
-        report = model.evaluate(done, weights)
-        stages.append(Stage(name, now - last, report.proxy_cost))
-        last = now
-        return report
-
-    start = placement.copy()
-    start.x[movable] = start.y[movable] = np.nan  # nothing of the design's answer is read
-    current = place_analytic(nl, start, fp, movable, analytic).placement
-    finished("global", current)
-    current = legalize(nl, fp, current, movable_hard, spacing=anneal_settings.spacing).placement
-    finished("legalize", current)
-    current = place_analytic(nl, current, fp, movable_soft, analytic, use_current_loc=True).placement
-    report = finished("soft", current)
+    anneal_settings = polish_settings(anneal_settings, settings)
+    flow = analytic_start(model, placement, seed=seed, settings=settings, spacing=anneal_settings.spacing,
+                          weights=weights, clock=clock)  # fmt: skip
     remaining = None if seconds is None else seconds - (clock() - started)
     if remaining is not None and remaining <= 0:
-        return FlowResult(current, report, stages, density)
-    polish = anneal(model, current, seconds=remaining, moves=moves, seed=seed, settings=anneal_settings,
-                    weights=weights, fd_schedule=fd_schedule, progress=progress, controller=controller,
-                    clock=clock)  # fmt: skip
-    stages.append(Stage("polish", clock() - last, polish.report.proxy_cost))
-    return FlowResult(polish.placement, polish.report, stages, density, polish)
+        return flow
+    before = clock()
+    flow.polish = anneal(model, flow.placement, seconds=remaining, moves=moves, seed=seed, settings=anneal_settings,
+                         weights=weights, fd_schedule=fd_schedule, progress=progress, controller=controller,
+                         clock=clock)  # fmt: skip
+    flow.stages.append(Stage("polish", clock() - before, flow.polish.report.proxy_cost))
+    flow.placement, flow.report = flow.polish.placement, flow.polish.report
+    return flow
