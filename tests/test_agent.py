@@ -32,12 +32,14 @@ from placer.agent.training import (
     FINETUNE_DEFAULTS,
     BestEpisode,
     TrainSettings,
+    closing_workers,
     latest_checkpoint,
     load_policy,
+    make_vec_env,
     train,
 )
 from placer.baselines import place
-from placer.cost import CostModel
+from placer.cost import CostModel, CostWeights
 
 TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=1, checkpoint_every=64,
                      fd_schedule="circuit_training", device="cpu")  # fmt: skip
@@ -204,6 +206,19 @@ def test_train_cli_expands_ranges_and_reports_bad_designs_in_one_line(tmp_path, 
         err = capsys.readouterr().err.strip()
         assert code == 2 and err.startswith(f"train.py: error: design {bad}") and "\n" not in err
         assert not (tmp_path / "r").exists()
+
+
+def test_the_cost_weights_and_the_loaded_design_reach_every_environment(tmp_path, capsys):
+    weights = CostWeights(1.0, 1.0, 0.0)
+    design = netlists.load("toy_macro_stdcell")
+    with closing_workers(make_vec_env([design], dataclasses.replace(TINY, weights=weights))) as vec_env:
+        env = vec_env.envs[0].unwrapped.current
+        assert env.weights == weights and env.design is design
+    missing = tmp_path / "missing.plc"
+    code = train_cli.main(["finetune", "--from", str(placing.bundled_checkpoint()), "--design", "toy_macro_stdcell",
+                           "--plc", str(missing), "--timesteps", "8", "--out", str(tmp_path / "ft")])  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and str(missing) in err and "\n" not in err and not (tmp_path / "ft").exists()
 
 
 @pytest.mark.slow

@@ -38,8 +38,9 @@ from pathlib import Path
 import torch as th
 
 from envs.anneal_env import STARTS as ANNEAL_STARTS
-from envs.placement_env import REWARDS
+from envs.placement_env import REWARDS, load_design
 from netlists import synthetic
+from netlists.loader import DEFAULT
 from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.distributed import LOCAL, ray_available
 from placer.agent.imitation import clone, collect
@@ -238,11 +239,11 @@ def _run(args: argparse.Namespace) -> Path:
         return _imitate(args, settings)
     settings = dataclasses.replace(settings, ray=_ray(args))
     if args.command == "pretrain":
-        designs, extra = expand(args.designs), {}
-    else:
-        designs, extra = [args.design], {"plc": args.plc} if args.plc else {}
+        designs = expand(args.designs)
+    else:  # the design as loaded here, with --plc's floorplan, travels to the workers
+        designs = [load_design(args.design, args.plc or DEFAULT, max_grid=settings.max_grid)]
     return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
-                 progress_bar=not args.no_progress, env_extra=extra,
+                 progress_bar=not args.no_progress,
                  seconds=None if args.minutes is None else 60 * args.minutes,
                  log=None if args.no_progress else _to_stderr)  # fmt: skip
 

@@ -139,7 +139,6 @@ def finetune(
     *,
     steps: int | None = None,
     seconds: float | None = None,
-    env_extra: dict | None = None,
     progress: Callable[[float, float], None] | None = None,
 ) -> FineTuned:
     """Train ``checkpoint`` (a fresh policy when ``None``) on ``design`` for ``steps`` or ``seconds``.
@@ -157,7 +156,7 @@ def finetune(
         raise ValueError("fine-tuning needs a budget in steps or seconds")
     best = BestEpisode(progress, steps, seconds, since=time.perf_counter())  # train()'s clock starts here too
     final = train([design], steps or 10**12, run, settings, start_from=checkpoint, progress_bar=False,
-                  env_extra=env_extra, seconds=seconds, callbacks=[best])  # fmt: skip
+                  seconds=seconds, callbacks=[best])  # fmt: skip
     return FineTuned(final, best.placement, best.proxy_cost, best.num_timesteps, best.episodes)
 
 
@@ -210,11 +209,11 @@ def policy_place(
     found = [_play(design, checkpoint, samples, seed, weights, fd_schedule, _stage(progress, "zero-shot"))]
     if tuning:
         settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule)
-        extra = {} if weights is None else {"weights": weights}
+        if weights is not None:  # the fine-tune's episodes are scored as this placement is
+            settings = dataclasses.replace(settings, weights=weights)
         with tempfile.TemporaryDirectory() as run:
             tuned = finetune(design, checkpoint, run, settings, steps=finetune_steps or None,
-                             seconds=finetune_seconds, env_extra=extra,
-                             progress=_stage(progress, "fine-tuning"))  # fmt: skip
+                             seconds=finetune_seconds, progress=_stage(progress, "fine-tuning"))  # fmt: skip
             found.append(_play(design, tuned.checkpoint, samples, seed, weights, fd_schedule,
                                _stage(progress, "tuned policy")))  # fmt: skip
         if tuned.placement is not None:  # scored here, with the caller's weights

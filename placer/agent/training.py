@@ -39,6 +39,7 @@ from envs import MacroPlacementEnv, MultiDesignEnv
 from netlists import Design, NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path, atomic_write
 from placer.agent.policy import PlacementPolicy, SavedPolicy
+from placer.cost import CostWeights
 
 CHECKPOINT = re.compile(r"step_(\d+)\.zip")
 
@@ -54,6 +55,7 @@ class TrainSettings:
         fd_schedule: Soft-macro placement at the end of each episode.
         soft_start: Where soft macros start an episode (``placer.sequential.SOFT_STARTS``):
             the placement file's positions, or force-directed placement's alone.
+        weights: Weights of the proxy cost the episodes are scored with.
         learning_rate: Adam step size.
         n_steps: Steps per environment between updates.
         batch_size: Minibatch size.
@@ -73,6 +75,7 @@ class TrainSettings:
     reward: str = "terminal"
     fd_schedule: str = "electrostatic"
     soft_start: str = "file"
+    weights: CostWeights = CostWeights()
     learning_rate: float = 3e-4
     n_steps: int = 128
     batch_size: int = 256
@@ -94,7 +97,7 @@ class TrainSettings:
     def env_kwargs(self) -> dict[str, object]:
         """Keyword arguments of every environment."""
         return {"max_grid": self.max_grid, "reward": self.reward, "fd_schedule": self.fd_schedule,
-                "soft_start": self.soft_start}  # fmt: skip
+                "soft_start": self.soft_start, "weights": self.weights}  # fmt: skip
 
 
 FINETUNE_DEFAULTS = {"reward": "dense", "learning_rate": 1e-4, "ent_coef": 0.0}
@@ -114,7 +117,7 @@ def design_names(designs: Sequence[str | Path | Design]) -> list[str]:
     return [design.netlist.name if isinstance(design, Design) else str(design) for design in designs]
 
 
-def check_designs(designs: Sequence[str | Design], settings: TrainSettings, env_extra: dict | None = None) -> None:
+def check_designs(designs: Sequence[str | Design], settings: TrainSettings) -> None:
     """Build each named (not generated) design's environment here, so a bad one fails in one clear line.
 
     Raises:
@@ -125,7 +128,7 @@ def check_designs(designs: Sequence[str | Design], settings: TrainSettings, env_
             if synthetic.is_name(design):
                 synthetic.seed_of(design)  # generated in the workers; only the name is checked here
                 continue
-            MacroPlacementEnv(design, **settings.env_kwargs(), **(env_extra or {})).close()
+            MacroPlacementEnv(design, **settings.env_kwargs()).close()
         except (ValueError, NetlistFormatError) as error:
             raise ValueError(f"design {design_names([design])[0]}: {error}") from None
 
@@ -175,10 +178,9 @@ def closing_workers(vec_env: VecEnv) -> Iterator[VecEnv]:
         vec_env.close()
 
 
-def make_vec_env(designs: Sequence[str | Design], settings: TrainSettings, env_extra: dict | None = None) -> VecEnv:
+def make_vec_env(designs: Sequence[str | Design], settings: TrainSettings) -> VecEnv:
     """``n_envs`` environments, the designs dealt out among them (all of them to each when fewer)."""
-    kwargs = {**settings.env_kwargs(), **(env_extra or {})}
-    return dealt_vec_env(_make_env, designs, settings.n_envs, settings.seed, kwargs, settings.ray)
+    return dealt_vec_env(_make_env, designs, settings.n_envs, settings.seed, settings.env_kwargs(), settings.ray)
 
 
 def latest_checkpoint(run: Path, pattern: re.Pattern = CHECKPOINT) -> Path | None:
@@ -380,7 +382,6 @@ def train(
     start_from: str | Path | None = None,
     resume: bool = False,
     progress_bar: bool = True,
-    env_extra: dict | None = None,
     seconds: float | None = None,
     callbacks: Sequence[BaseCallback] = (),
     log: Callable[[str], None] | None = None,
@@ -396,7 +397,6 @@ def train(
         start_from: Weights to start from (fine-tuning); otherwise a fresh policy.
         resume: Continue from the run's newest checkpoint (a fresh start when there is none).
         progress_bar: Show SB3's progress bar.
-        env_extra: More keyword arguments of the environments (e.g. ``plc``).
         seconds: Stop after this much wall time of this call, setting up included (at the step it
             runs out), if sooner.
         callbacks: More SB3 callbacks (e.g. :class:`BestEpisode`).
@@ -409,9 +409,9 @@ def train(
     settings = settings or TrainSettings()
     run = Path(run)
     started, asked = time.time(), time.perf_counter()
-    check_designs(designs, settings, env_extra)
+    check_designs(designs, settings)
     run.mkdir(parents=True, exist_ok=True)
-    with closing_workers(make_vec_env(designs, settings, env_extra)) as vec_env:
+    with closing_workers(make_vec_env(designs, settings)) as vec_env:
         checkpoint = latest_checkpoint(run) if resume else None
         if checkpoint is not None:
             model = MaskablePPO.load(checkpoint, env=vec_env, device=settings.device)
