@@ -11,8 +11,7 @@ import math
 
 import numpy as np
 
-from netlists import NodeKind, Placement
-from netlists.model import ORIENTATION_MATRICES
+from netlists import Placement
 from placer.cost import kernels as k
 from placer.cost.model import CostModel, CostReport, CostWeights
 
@@ -33,9 +32,7 @@ class IncrementalCost:
         self.weights = weights or CostWeights()
         self._fixed = placement.fixed.copy()
         self._state = model.new_state(placement)
-        kinds = model.netlist.node_kind
-        self._is_area = kinds != NodeKind.PORT
-        self._is_hard = kinds == NodeKind.HARD_MACRO
+        self._arrays = tuple(self._state)  # as the kernels take it (placer.cost.kernels)
         self._nodes = np.zeros(STAGE_SLOTS, dtype=np.int64)  # the change being applied
         self._x, self._y = np.zeros(STAGE_SLOTS), np.zeros(STAGE_SLOTS)
         self._orient = np.zeros(STAGE_SLOTS, dtype=np.int64)
@@ -44,16 +41,6 @@ class IncrementalCost:
         self._undo_orient = np.zeros(STAGE_SLOTS, dtype=np.int64)
         self._undo_count = 0
         self._undo_terms = (0.0, 0.0, 0.0)
-        m, st, nl = model, self._state, model.netlist
-        # Everything the move kernel reads besides the staged change, bound once (a call stays cheap).
-        self._kernel_args = (
-            st.x, st.y, st.orientation, self._is_area, self._is_hard, nl.node_width, nl.node_height,
-            m.node_pin_start, m.node_pins, m.node_net_start, m.node_nets, m.pin_node, nl.pin_dx, nl.pin_dy,
-            ORIENTATION_MATRICES, m.net_start, m.net_pins, m.net_weight, m.route_weight,
-            st.pin_x, st.pin_y, st.pin_row, st.pin_col, st.pin_cell, st.net_hpwl, m.params, m.int_params,
-            st.occupancy, st.h_diff, st.v_diff, st.hm_raw, st.vm_raw, st.stamp, st.firsts,
-        )  # fmt: skip
-        self._score_args = (m.cell_area, st.top_hints, st.top_scratch, st.h_total, st.v_total, st.both)
         self._resync()
 
     def _resync(self) -> None:
@@ -121,14 +108,9 @@ class IncrementalCost:
         plus ``O(len(xs) + len(ys))`` per net.
         """
         self._stage(0, node, 0.0, 0.0, orientation)
-        m, s, nl = self.model, self._state, self.model.netlist
         xs, ys = np.ascontiguousarray(xs, dtype=float), np.ascontiguousarray(ys, dtype=float)
         along_x, along_y = np.empty(xs.size), np.empty(ys.size)
-        k.wirelength_increments(
-            node, self._orient[0], xs, ys, m.node_net_start, m.node_nets, m.net_start, m.net_pins, m.net_weight,
-            m.pin_node, nl.pin_dx, nl.pin_dy, ORIENTATION_MATRICES, s.pin_x, s.pin_y, s.pin_cell, s.net_hpwl,
-            along_x, along_y,
-        )  # fmt: skip
+        k.wirelength_increments(node, self._orient[0], xs, ys, self.model.graph, self._arrays, along_x, along_y)
         return along_x, along_y
 
     # --------------------------------------------------------------- changing
@@ -203,13 +185,15 @@ class IncrementalCost:
         self._undo_orient[:count] = s.orientation[nodes]
         self._undo_count = count
         self._undo_terms = (self._wirelength, self._density, self._congestion)
+        m = self.model
         delta, self._density, self._congestion = k.move_nodes_scored(
-            nodes, self._x[:count], self._y[:count], self._orient[:count], *self._kernel_args, *self._score_args
+            nodes, self._x[:count], self._y[:count], self._orient[:count], m.graph, m.grid, self._arrays
         )
         self._wirelength += delta
         return self.proxy_cost
 
     def _move_nodes(self, count: int) -> float:
         """Move the staged nodes, updating every map; returns the wirelength change."""
-        return k.move_nodes(self._nodes[:count], self._x[:count], self._y[:count], self._orient[:count],
-                            *self._kernel_args)  # fmt: skip
+        m = self.model
+        staged = self._nodes[:count], self._x[:count], self._y[:count], self._orient[:count]
+        return k.move_nodes(*staged, m.graph, m.grid, self._arrays)

@@ -1,9 +1,16 @@
 """Numba kernels of the proxy cost: pin positions, net bounding boxes, grid routing, footprints.
 
-Every kernel works on flat arrays (see :class:`placer.cost.CostModel` for what they hold)
-and takes a ``sign`` where it accumulates, so that the incremental evaluator can take a
-node's contribution out (-1) and put it back (+1) with the same code that builds the
-maps from scratch. Grid cells are numbered ``row * cols + col``.
+Every kernel works on flat arrays, grouped by concern into three tuples, one argument each:
+:data:`Graph` (what the netlist fixes: connectivity, pin offsets, node sizes), :data:`Grid`
+(the canvas and grids' numbers) and :data:`State` (what a placement sets: positions, pins,
+nets' half-perimeters, the density and congestion maps and their scratch space). A new cost
+term adds its arrays to the group it belongs to, and the kernels' signatures stay as they
+are. Callers pass the groups as plain tuples (numba types a plain tuple of arrays on its
+fast path, a named one about three times slower, which a move's two calls would feel); each
+kernel names their fields on entry, at no cost. Kernels take a ``sign`` where they accumulate, so
+that the incremental evaluator can take a node's contribution out (-1) and put it back (+1)
+with the same code that builds the maps from scratch. Grid cells are numbered
+``row * cols + col``.
 
 Pin cell codes: ``>= 0`` a congestion-grid cell, ``UNPLACED`` for a pin of an unplaced
 node, ``OUTSIDE`` for a pin outside the canvas (its net then adds no routing demand,
@@ -12,6 +19,8 @@ macros off the canvas).
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
@@ -25,6 +34,31 @@ EDGE_TOLERANCE = 1e-5  # µm; an edge row or column covered less than this short
 P_WIDTH, P_HEIGHT, P_CELL_W, P_CELL_H, P_CONG_W, P_CONG_H, P_H_ROUTES, P_V_ROUTES, P_H_ALLOC, P_V_ALLOC = range(10)
 # Integer parameters.
 I_COLS, I_ROWS, I_CONG_COLS, I_CONG_ROWS, I_SMOOTH = range(5)
+
+Graph = namedtuple("Graph", (
+    "pin_node", "pin_dx", "pin_dy",  # per pin: its node, its offset from the node's centre (orientation N)
+    "node_pin_start", "node_pins", "node_net_start", "node_nets",  # per node, CSR: its pins, the nets it is on
+    "net_start", "net_pins", "net_weight", "route_weight",  # per net, CSR: its pins (driver first), weights
+    "node_w", "node_h", "is_area", "is_hard",  # per node: size, whether it covers area, whether a hard macro
+    "matrices",  # per orientation code: the 2 x 2 pin-offset transform, flattened
+))  # fmt: skip
+"""What the netlist fixes; read-only in the kernels."""
+
+Grid = namedtuple("Grid", ("fp", "ip", "cell_area"))
+"""The float parameters (``P_*``), the integer ones (``I_*``) and the placement-grid cell area (µm²)."""
+
+State = namedtuple("State", (
+    "x", "y", "orientation",  # per node: centre (NaN: unplaced) and orientation code
+    "pin_x", "pin_y", "pin_row", "pin_col", "pin_cell",  # per pin: position and congestion cell (or a code)
+    "net_hpwl",  # per net: half-perimeter
+    "occupancy",  # per placement-grid cell: the area covered
+    "h_diff", "v_diff",  # net routing demand, as difference arrays along rows / columns
+    "hm_raw", "vm_raw",  # per congestion cell: routing taken by hard macros
+    "h_total", "v_total", "both",  # per congestion cell: the congestion maps, and both end to end
+    "top_hints", "top_scratch",  # density's and congestion's hints for top_mean, and its scratch space
+    "stamp", "firsts",  # update_nets' scratch space: the visit stamp per cell, the first pin per new cell
+))  # fmt: skip
+"""What a placement sets; the kernels update it in place."""
 
 
 @njit(cache=True)
@@ -53,20 +87,22 @@ def _pin_grid_index(value: float, size: float, inverse: float, count: int) -> in
 
 
 @njit(cache=True)
-def update_pins(pins, node_x, node_y, node_orient, pin_node, pin_dx, pin_dy, matrices, fp, ip,
-                pin_x, pin_y, pin_row, pin_col, pin_cell):  # fmt: skip
+def update_pins(pins, graph, grid, state):
     """Absolute position and congestion cell (row, col and ``row * cols + col``) of the given pins."""
+    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
+    fp, ip, matrices = grid.fp, grid.ip, g.matrices
+    pin_x, pin_y, pin_row, pin_col, pin_cell = s.pin_x, s.pin_y, s.pin_row, s.pin_col, s.pin_cell
     width, height = fp[P_WIDTH], fp[P_HEIGHT]
     cw, ch = fp[P_CONG_W], fp[P_CONG_H]
     inv_cw, inv_ch = 1.0 / cw, 1.0 / ch
     cols, rows = ip[I_CONG_COLS], ip[I_CONG_ROWS]
     for i in range(pins.size):
         pin = pins[i]
-        node = pin_node[pin]
-        o = node_orient[node]
-        dx, dy = pin_dx[pin], pin_dy[pin]
-        px = node_x[node] + matrices[o, 0] * dx + matrices[o, 1] * dy
-        py = node_y[node] + matrices[o, 2] * dx + matrices[o, 3] * dy
+        node = g.pin_node[pin]
+        o = s.orientation[node]
+        dx, dy = g.pin_dx[pin], g.pin_dy[pin]
+        px = s.x[node] + matrices[o, 0] * dx + matrices[o, 1] * dy
+        py = s.y[node] + matrices[o, 2] * dx + matrices[o, 3] * dy
         pin_x[pin] = px
         pin_y[pin] = py
         if np.isnan(px) or np.isnan(py):
@@ -148,8 +184,7 @@ def _route_three(h, v, cols, r1, r2, r3, c1, c2, c3, w):
 
 
 @njit(cache=True)
-def update_nets(nets, sign, recompute_hpwl, net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row,
-                pin_col, pin_cell, ip, net_hpwl, h_diff, v_diff, stamp, firsts):  # fmt: skip
+def update_nets(nets, sign, recompute_hpwl, graph, grid, state):
     """Add (``sign`` +1) or remove (-1) the grid routing of nets; returns the wirelength change.
 
     With ``recompute_hpwl`` the nets' half-perimeters are recomputed on the way. A net is
@@ -161,7 +196,11 @@ def update_nets(nets, sign, recompute_hpwl, net_start, net_pins, net_weight, rou
     the last net that touched the cell (``stamp[-1]`` is the running visit counter), and
     ``firsts`` collects the first pin seen in each new cell.
     """
-    cols = ip[I_CONG_COLS]
+    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
+    net_start, net_pins, net_weight, route_weight = g.net_start, g.net_pins, g.net_weight, g.route_weight
+    pin_x, pin_y, pin_row, pin_col, pin_cell = s.pin_x, s.pin_y, s.pin_row, s.pin_col, s.pin_cell
+    net_hpwl, h_diff, v_diff, stamp, firsts = s.net_hpwl, s.h_diff, s.v_diff, s.stamp, s.firsts
+    cols = grid.ip[I_CONG_COLS]
     visit = stamp[-1]
     delta = 0.0
     for i in range(nets.size):
@@ -217,10 +256,12 @@ def _footprint(node, node_x, node_y, node_w, node_h):
 
 
 @njit(cache=True)
-def add_density(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, occupancy):
+def add_density(nodes, sign, graph, grid, state):
     """Add (or remove) the area each node's footprint covers in every placement-grid cell."""
-    gw, gh = fp[P_CELL_W], fp[P_CELL_H]
-    cols, rows = ip[I_COLS], ip[I_ROWS]
+    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
+    node_x, node_y, node_w, node_h, occupancy = s.x, s.y, g.node_w, g.node_h, s.occupancy
+    gw, gh = grid.fp[P_CELL_W], grid.fp[P_CELL_H]
+    cols, rows = grid.ip[I_COLS], grid.ip[I_ROWS]
     for node in nodes:
         if np.isnan(node_x[node]) or np.isnan(node_y[node]):
             continue
@@ -245,7 +286,7 @@ def _overlap_lengths(x0, y0, x1, y1, r, c, gw, gh):
 
 
 @njit(cache=True)
-def add_macro_blockage(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, hm, vm):
+def add_macro_blockage(nodes, sign, graph, grid, state):
     """Add (or remove) the routing tracks hard macros take over congestion cells.
 
     Per cell: overlap width x vertical allocation, overlap height x horizontal allocation.
@@ -253,6 +294,9 @@ def add_macro_blockage(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, hm, 
     only partly covered, the top row's vertical share is taken back; when its left or
     right column is, the right column's horizontal share is taken back.
     """
+    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
+    node_x, node_y, node_w, node_h, hm, vm = s.x, s.y, g.node_w, g.node_h, s.hm_raw, s.vm_raw
+    fp, ip = grid.fp, grid.ip
     gw, gh = fp[P_CONG_W], fp[P_CONG_H]
     h_alloc, v_alloc = fp[P_H_ALLOC], fp[P_V_ALLOC]
     cols, rows = ip[I_CONG_COLS], ip[I_CONG_ROWS]
@@ -284,13 +328,16 @@ def add_macro_blockage(nodes, sign, node_x, node_y, node_w, node_h, fp, ip, hm, 
 
 
 @njit(cache=True)
-def congestion_totals(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out):
-    """Normalised, smoothed net demand plus normalised macro blockage, per congestion cell.
+def congestion_totals(grid, state):
+    """Smoothed net demand plus macro blockage, normalised, per congestion cell: ``s.h_total`` and ``s.v_total``.
 
     The net demand is first integrated from its difference arrays. V demand is then spread
     along its row and H demand along its column over +-k cells (clipped to the grid,
     split equally over the cells actually covered).
     """
+    grid, s = Grid(*grid), State(*state)
+    fp, ip = grid.fp, grid.ip
+    h_diff, v_diff, hm_raw, vm_raw, h_out, v_out = s.h_diff, s.v_diff, s.hm_raw, s.vm_raw, s.h_total, s.v_total
     cols, rows, k = ip[I_CONG_COLS], ip[I_CONG_ROWS], ip[I_SMOOTH]
     h_cap = fp[P_CONG_H] * fp[P_H_ROUTES]
     v_cap = fp[P_CONG_W] * fp[P_V_ROUTES]
@@ -345,33 +392,37 @@ def top_mean(values, fraction, hint, scratch):
 
 
 @njit(cache=True)
-def density_cost(occupancy, cell_area, hint, scratch):
+def density_cost(grid, state):
     """Circuit Training's density cost: half the mean of the top 10 % cell densities.
 
     With fewer than 10 cells the mean is over the occupied cells instead (density above
     ``EMPTY_DENSITY``, so that rounding left by incremental updates reads as empty).
     """
-    density = occupancy / cell_area
+    grid, s = Grid(*grid), State(*state)
+    density = s.occupancy / grid.cell_area
     if density.size >= 10:
-        return 0.5 * top_mean(density, 0.1, hint, scratch)
+        return 0.5 * top_mean(density, 0.1, s.top_hints[0:1], s.top_scratch)
     occupied = density[density > EMPTY_DENSITY]
     return 0.5 * occupied.mean() if occupied.size else 0.0
 
 
 @njit(cache=True)
-def congestion_cost(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out, both, hint, scratch):
+def congestion_cost(grid, state):
     """Mean of the top 5 % of the concatenated V and H congestion maps."""
-    congestion_totals(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_out, v_out)
-    n = v_out.size
-    both[:n] = v_out
-    both[n:] = h_out
-    return top_mean(both, 0.05, hint, scratch)
+    grid, s = Grid(*grid), State(*state)
+    congestion_totals(grid, s)
+    n = s.v_total.size
+    s.both[:n] = s.v_total
+    s.both[n:] = s.h_total
+    return top_mean(s.both, 0.05, s.top_hints[1:2], s.top_scratch)
 
 
 @njit(cache=True)
-def hard_macro_overlap(nodes, node_x, node_y, node_w, node_h, fp):
+def hard_macro_overlap(nodes, graph, grid, state):
     """Area shared by pairs of placed nodes, and their area outside the canvas."""
-    width, height = fp[P_WIDTH], fp[P_HEIGHT]
+    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
+    node_x, node_y, node_w, node_h = s.x, s.y, g.node_w, g.node_h
+    width, height = grid.fp[P_WIDTH], grid.fp[P_HEIGHT]
     placed = nodes[~(np.isnan(node_x[nodes]) | np.isnan(node_y[nodes]))]
     x0 = node_x[placed] - node_w[placed] / 2
     x1 = node_x[placed] + node_w[placed] / 2
@@ -398,56 +449,51 @@ def hard_macro_overlap(nodes, node_x, node_y, node_w, node_h, fp):
 
 
 @njit(cache=True)
-def move_nodes(
-    nodes, new_x, new_y, new_orient, node_x, node_y, node_orient, is_area, is_hard, node_w, node_h,
-    node_pin_start, node_pins, node_net_start, node_nets, pin_node, pin_dx, pin_dy, matrices,
-    net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col, pin_cell, net_hpwl,
-    fp, ip, occupancy, h_diff, v_diff, hm_raw, vm_raw, stamp, firsts,
-):  # fmt: skip
+def move_nodes(nodes, new_x, new_y, new_orient, graph, grid, state):
     """Move nodes one after another, updating every map; returns the wirelength change.
 
     For each node: take out its nets' routing and its footprint, move it, recompute its
     pins and its nets' bounding boxes, put the routing and the footprint back.
     """
+    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
     delta = 0.0
     for i in range(nodes.size):
         node = nodes[i]
-        nets = node_nets[node_net_start[node] : node_net_start[node + 1]]
+        nets = g.node_nets[g.node_net_start[node] : g.node_net_start[node + 1]]
         one = nodes[i : i + 1]
-        update_nets(nets, -1.0, False, net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col,
-                    pin_cell, ip, net_hpwl, h_diff, v_diff, stamp, firsts)  # fmt: skip
-        if is_area[node]:
-            add_density(one, -1.0, node_x, node_y, node_w, node_h, fp, ip, occupancy)
-        if is_hard[node]:
-            add_macro_blockage(one, -1.0, node_x, node_y, node_w, node_h, fp, ip, hm_raw, vm_raw)
-        node_x[node], node_y[node], node_orient[node] = new_x[i], new_y[i], new_orient[i]
-        pins = node_pins[node_pin_start[node] : node_pin_start[node + 1]]
-        update_pins(pins, node_x, node_y, node_orient, pin_node, pin_dx, pin_dy, matrices, fp, ip,
-                    pin_x, pin_y, pin_row, pin_col, pin_cell)  # fmt: skip
-        delta += update_nets(nets, 1.0, True, net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row,
-                             pin_col, pin_cell, ip, net_hpwl, h_diff, v_diff, stamp, firsts)  # fmt: skip
-        if is_area[node]:
-            add_density(one, 1.0, node_x, node_y, node_w, node_h, fp, ip, occupancy)
-        if is_hard[node]:
-            add_macro_blockage(one, 1.0, node_x, node_y, node_w, node_h, fp, ip, hm_raw, vm_raw)
+        update_nets(nets, -1.0, False, g, grid, s)
+        if g.is_area[node]:
+            add_density(one, -1.0, g, grid, s)
+        if g.is_hard[node]:
+            add_macro_blockage(one, -1.0, g, grid, s)
+        s.x[node], s.y[node], s.orientation[node] = new_x[i], new_y[i], new_orient[i]
+        update_pins(g.node_pins[g.node_pin_start[node] : g.node_pin_start[node + 1]], g, grid, s)
+        delta += update_nets(nets, 1.0, True, g, grid, s)
+        if g.is_area[node]:
+            add_density(one, 1.0, g, grid, s)
+        if g.is_hard[node]:
+            add_macro_blockage(one, 1.0, g, grid, s)
     return delta
 
 
 @njit(cache=True)
-def wirelength_increments(node, orient, xs, ys, node_net_start, node_nets, net_start, net_pins, net_weight, pin_node,
-                          pin_dx, pin_dy, matrices, pin_x, pin_y, pin_cell, net_hpwl, out_x, out_y):  # fmt: skip
+def wirelength_increments(node, orient, xs, ys, graph, state, out_x, out_y):
     """Weighted wirelength change when ``node`` goes to ``(xs[i], ys[j])``: ``out_x[i] + out_y[j]``.
 
     Every other pin stays where it is; the node's own pins move with it (orientation
     ``orient``). A net's half-perimeter is ``span_x + span_y`` and each span depends on one
     coordinate only, so the whole grid of changes is two vectors.
     """
+    g, s = Graph(*graph), State(*state)
+    net_start, net_pins, pin_node, pin_dx, pin_dy = g.net_start, g.net_pins, g.pin_node, g.pin_dx, g.pin_dy
+    pin_x, pin_y, pin_cell = s.pin_x, s.pin_y, s.pin_cell
     out_x[:] = 0.0
     out_y[:] = 0.0
+    matrices = g.matrices
     a, b, c, d = matrices[orient, 0], matrices[orient, 1], matrices[orient, 2], matrices[orient, 3]
     current = 0.0
-    for k in range(node_net_start[node], node_net_start[node + 1]):
-        net = node_nets[k]
+    for k in range(g.node_net_start[node], g.node_net_start[node + 1]):
+        net = g.node_nets[k]
         x_lo = y_lo = ox_lo = oy_lo = np.inf
         x_hi = y_hi = ox_hi = oy_hi = -np.inf
         others = own = 0
@@ -464,8 +510,8 @@ def wirelength_increments(node, orient, xs, ys, node_net_start, node_nets, net_s
                 x_lo, x_hi = min(x_lo, x), max(x_hi, x)
                 y_lo, y_hi = min(y_lo, y), max(y_hi, y)
                 others += 1
-        w = net_weight[net]
-        current += w * net_hpwl[net]
+        w = g.net_weight[net]
+        current += w * s.net_hpwl[net]
         if others == 0:  # only the node's own pins: their spread, wherever the node goes
             if own > 1:
                 out_x += w * ((ox_hi - ox_lo) + (oy_hi - oy_lo))
@@ -478,23 +524,10 @@ def wirelength_increments(node, orient, xs, ys, node_net_start, node_nets, net_s
 
 
 @njit(cache=True)
-def move_nodes_scored(
-    nodes, new_x, new_y, new_orient, node_x, node_y, node_orient, is_area, is_hard, node_w, node_h,
-    node_pin_start, node_pins, node_net_start, node_nets, pin_node, pin_dx, pin_dy, matrices,
-    net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col, pin_cell, net_hpwl,
-    fp, ip, occupancy, h_diff, v_diff, hm_raw, vm_raw, stamp, firsts,
-    cell_area, hints, scratch, h_total, v_total, both,
-):  # fmt: skip
+def move_nodes_scored(nodes, new_x, new_y, new_orient, graph, grid, state):
     """:func:`move_nodes`, then the density and congestion costs: one call per change.
 
     Returns ``(wirelength change, density cost, congestion cost)``.
     """
-    delta = move_nodes(
-        nodes, new_x, new_y, new_orient, node_x, node_y, node_orient, is_area, is_hard, node_w, node_h,
-        node_pin_start, node_pins, node_net_start, node_nets, pin_node, pin_dx, pin_dy, matrices,
-        net_start, net_pins, net_weight, route_weight, pin_x, pin_y, pin_row, pin_col, pin_cell, net_hpwl,
-        fp, ip, occupancy, h_diff, v_diff, hm_raw, vm_raw, stamp, firsts,
-    )  # fmt: skip
-    density = density_cost(occupancy, cell_area, hints[0:1], scratch)
-    congestion = congestion_cost(h_diff, v_diff, hm_raw, vm_raw, fp, ip, h_total, v_total, both, hints[1:2], scratch)
-    return delta, density, congestion
+    delta = move_nodes(nodes, new_x, new_y, new_orient, graph, grid, state)
+    return delta, density_cost(grid, state), congestion_cost(grid, state)

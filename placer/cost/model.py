@@ -115,31 +115,28 @@ def _csr(groups: np.ndarray, members: np.ndarray, n_groups: int) -> tuple[np.nda
     return start, members[order].astype(np.int64)
 
 
-class _State:
-    """The mutable arrays behind one placement's cost (owned by one evaluator)."""
-
-    def __init__(self, model: CostModel, placement: Placement) -> None:
-        nl = model.netlist
-        self.x = placement.x.astype(np.float64, copy=True)
-        self.y = placement.y.astype(np.float64, copy=True)
-        self.orientation = placement.orientation.astype(np.int64, copy=True)
-        self.pin_x, self.pin_y = np.empty(nl.n_pins), np.empty(nl.n_pins)
-        self.pin_row = np.zeros(nl.n_pins, dtype=np.int64)
-        self.pin_col = np.zeros(nl.n_pins, dtype=np.int64)
-        self.pin_cell = np.empty(nl.n_pins, dtype=np.int64)
-        self.net_hpwl = np.zeros(nl.n_nets)
-        self.occupancy = np.zeros(model.n_cells)
-        n = model.n_congestion_cells
-        cols, rows = model.congestion_shape[1], model.congestion_shape[0]
-        self.h_diff = np.zeros(rows * (cols + 1))  # net demand as difference arrays along rows / columns
-        self.v_diff = np.zeros((rows + 1) * cols)
-        self.hm_raw, self.vm_raw = np.zeros(n), np.zeros(n)
-        self.h_total, self.v_total = np.zeros(n), np.zeros(n)
-        self.both = np.zeros(2 * n)
-        self.top_hints = np.full(2, -np.inf)  # density, congestion: see kernels.top_mean
-        self.top_scratch = np.empty(max(model.n_cells, 2 * n))
-        self.stamp = np.zeros(n + 1, dtype=np.int64)  # per cell, then the visit counter
-        self.firsts = np.zeros(int(nl.net_degree.max(initial=0)) + 1, dtype=np.int64)
+def _new_state(model: CostModel, placement: Placement) -> k.State:
+    """The arrays behind one placement's cost (owned by one evaluator), positions copied, the rest to be filled."""
+    nl = model.netlist
+    n = model.n_congestion_cells
+    rows, cols = model.congestion_shape
+    return k.State(
+        x=placement.x.astype(np.float64, copy=True),
+        y=placement.y.astype(np.float64, copy=True),
+        orientation=placement.orientation.astype(np.int64, copy=True),
+        pin_x=np.empty(nl.n_pins), pin_y=np.empty(nl.n_pins),
+        pin_row=np.zeros(nl.n_pins, dtype=np.int64), pin_col=np.zeros(nl.n_pins, dtype=np.int64),
+        pin_cell=np.empty(nl.n_pins, dtype=np.int64),
+        net_hpwl=np.zeros(nl.n_nets),
+        occupancy=np.zeros(model.n_cells),
+        h_diff=np.zeros(rows * (cols + 1)), v_diff=np.zeros((rows + 1) * cols),
+        hm_raw=np.zeros(n), vm_raw=np.zeros(n),
+        h_total=np.zeros(n), v_total=np.zeros(n), both=np.zeros(2 * n),
+        top_hints=np.full(2, -np.inf),  # density, congestion: see kernels.top_mean
+        top_scratch=np.empty(max(model.n_cells, 2 * n)),
+        stamp=np.zeros(n + 1, dtype=np.int64),  # per cell, then the visit counter
+        firsts=np.zeros(int(nl.net_degree.max(initial=0)) + 1, dtype=np.int64),
+    )  # fmt: skip
 
 
 class CostModel:
@@ -153,35 +150,41 @@ class CostModel:
     def __init__(self, netlist: Netlist, floorplan: Floorplan) -> None:
         self.netlist, self.floorplan = netlist, floorplan
         nl, fp = netlist, floorplan
-        self.pin_node = nl.pin_node.astype(np.int64)
-        self.net_pins = nl.net_pins.astype(np.int64)
-        self.net_start = nl.net_start.astype(np.int64)
+        pin_node, net_pins = nl.pin_node.astype(np.int64), nl.net_pins.astype(np.int64)
         self.net_weight = nl.net_weight
         driver_kind = nl.node_kind[nl.pin_node[nl.net_pins[nl.net_start[:-1]]]]
         # Circuit Training routes port-driven nets once and counts weights below 1 as 1.
-        self.route_weight = np.where(driver_kind == NodeKind.PORT, 1.0, np.maximum(nl.net_weight, 1.0))
+        route_weight = np.where(driver_kind == NodeKind.PORT, 1.0, np.maximum(nl.net_weight, 1.0))
         self.wirelength_norm = (fp.width + fp.height) * nl.weighted_net_count
         self.all_pins = np.arange(nl.n_pins, dtype=np.int64)
         self.all_nets = np.arange(nl.n_nets, dtype=np.int64)
         self.area_nodes = nl.nodes_of(NodeKind.HARD_MACRO, NodeKind.SOFT_MACRO, NodeKind.STD_CELL).astype(np.int64)
         self.hard_macros = nl.nodes_of(NodeKind.HARD_MACRO).astype(np.int64)
-        self.node_pin_start, self.node_pins = _csr(self.pin_node, self.all_pins, nl.n_nodes)
+        node_pin_start, node_pins = _csr(pin_node, self.all_pins, nl.n_nodes)
         n_nets = max(nl.n_nets, 1)
-        owner_net = np.unique(self.pin_node[self.net_pins] * n_nets + nl.pin_net)
-        self.node_net_start, self.node_nets = _csr(owner_net // n_nets, owner_net % n_nets, nl.n_nodes)
+        owner_net = np.unique(pin_node[net_pins] * n_nets + nl.pin_net)
+        node_net_start, node_nets = _csr(owner_net // n_nets, owner_net % n_nets, nl.n_nodes)
+        # The kernels' groups as plain tuples (see placer.cost.kernels); their fields by name in k.Graph, k.Grid.
+        self.graph = tuple(k.Graph(
+            pin_node=pin_node, pin_dx=nl.pin_dx, pin_dy=nl.pin_dy, node_pin_start=node_pin_start, node_pins=node_pins,
+            node_net_start=node_net_start, node_nets=node_nets, net_start=nl.net_start.astype(np.int64),
+            net_pins=net_pins, net_weight=nl.net_weight, route_weight=route_weight, node_w=nl.node_width,
+            node_h=nl.node_height, is_area=nl.node_kind != NodeKind.PORT, is_hard=nl.node_kind == NodeKind.HARD_MACRO,
+            matrices=ORIENTATION_MATRICES,
+        ))  # fmt: skip
         cong_cols = fp.cols if fp.congestion_cols is None else fp.congestion_cols
         cong_rows = fp.rows if fp.congestion_rows is None else fp.congestion_rows
         self.n_cells = fp.cols * fp.rows
         self.n_congestion_cells = cong_cols * cong_rows
         self.cell_area = fp.cell_width * fp.cell_height
-        self.params = np.zeros(10)
-        p = self.params
+        p = np.zeros(10)
         p[k.P_WIDTH], p[k.P_HEIGHT] = fp.width, fp.height
         p[k.P_CELL_W], p[k.P_CELL_H] = fp.width / fp.cols, fp.height / fp.rows
         p[k.P_CONG_W], p[k.P_CONG_H] = fp.width / cong_cols, fp.height / cong_rows
         p[k.P_H_ROUTES], p[k.P_V_ROUTES] = fp.hroutes_per_micron, fp.vroutes_per_micron
         p[k.P_H_ALLOC], p[k.P_V_ALLOC] = fp.hrouting_alloc, fp.vrouting_alloc
-        self.int_params = np.array([fp.cols, fp.rows, cong_cols, cong_rows, math.floor(fp.smoothing_range)], np.int64)
+        ip = np.array([fp.cols, fp.rows, cong_cols, cong_rows, math.floor(fp.smoothing_range)], np.int64)
+        self.grid = tuple(k.Grid(p, ip, self.cell_area))
         self.congestion_shape = (cong_rows, cong_cols)
 
     # ------------------------------------------------------------------ state
@@ -196,55 +199,39 @@ class CostModel:
         if placement.orientation.size and not (0 <= placement.orientation.min() and placement.orientation.max() < 8):
             raise ValueError("orientation codes must be 0..7")
 
-    def fill(self, state: _State) -> None:
+    def fill(self, state: k.State) -> None:
         """Recompute every array of ``state`` from its node positions."""
-        p, ip = self.params, self.int_params
-        nl = self.netlist
-        k.update_pins(
-            self.all_pins, state.x, state.y, state.orientation, self.pin_node, nl.pin_dx, nl.pin_dy,
-            ORIENTATION_MATRICES, p, ip, state.pin_x, state.pin_y, state.pin_row, state.pin_col, state.pin_cell,
-        )  # fmt: skip
+        g, grid, arrays = self.graph, self.grid, tuple(state)
+        k.update_pins(self.all_pins, g, grid, arrays)
         for array in (state.net_hpwl, state.occupancy, state.h_diff, state.v_diff, state.hm_raw, state.vm_raw):
             array[:] = 0.0
-        k.update_nets(
-            self.all_nets, 1.0, True, self.net_start, self.net_pins, self.net_weight, self.route_weight,
-            state.pin_x, state.pin_y, state.pin_row, state.pin_col, state.pin_cell, ip, state.net_hpwl,
-            state.h_diff, state.v_diff, state.stamp, state.firsts,
-        )  # fmt: skip
-        w, h = nl.node_width, nl.node_height
-        k.add_density(self.area_nodes, 1.0, state.x, state.y, w, h, p, ip, state.occupancy)
-        k.add_macro_blockage(self.hard_macros, 1.0, state.x, state.y, w, h, p, ip, state.hm_raw, state.vm_raw)
+        k.update_nets(self.all_nets, 1.0, True, g, grid, arrays)
+        k.add_density(self.area_nodes, 1.0, g, grid, arrays)
+        k.add_macro_blockage(self.hard_macros, 1.0, g, grid, arrays)
 
-    def new_state(self, placement: Placement) -> _State:
+    def new_state(self, placement: Placement) -> k.State:
         """A filled state for a placement (the placement itself is not kept)."""
         self.check(placement)
-        state = _State(self, placement)
+        state = _new_state(self, placement)
         self.fill(state)
         return state
 
     # ------------------------------------------------------------------ costs
-    def terms(self, state: _State) -> tuple[float, float, float]:
+    def terms(self, state: k.State) -> tuple[float, float, float]:
         """Wirelength, density cost and congestion cost of a filled state."""
         wirelength = float(np.dot(self.net_weight, state.net_hpwl))
         return (wirelength, *self.grid_costs(state))
 
-    def grid_costs(self, state: _State) -> tuple[float, float]:
+    def grid_costs(self, state: k.State) -> tuple[float, float]:
         """Density cost and congestion cost from a state's maps."""
-        hints, scratch = state.top_hints, state.top_scratch
-        density = float(k.density_cost(state.occupancy, self.cell_area, hints[0:1], scratch))
-        congestion = float(
-            k.congestion_cost(
-                state.h_diff, state.v_diff, state.hm_raw, state.vm_raw, self.params, self.int_params,
-                state.h_total, state.v_total, state.both, hints[1:2], scratch,
-            )
-        )  # fmt: skip
-        return density, congestion
+        arrays = tuple(state)
+        return float(k.density_cost(self.grid, arrays)), float(k.congestion_cost(self.grid, arrays))
 
     def wirelength_cost(self, wirelength: float) -> float:
         """Wirelength over ``(W + H) * sum of net weights`` (0 for a netlist without nets)."""
         return wirelength / self.wirelength_norm if self.wirelength_norm > 0 else 0.0
 
-    def report(self, state: _State, weights: CostWeights) -> CostReport:
+    def report(self, state: k.State, weights: CostWeights) -> CostReport:
         """A full :class:`CostReport` of a filled state."""
         wirelength, density, congestion = self.terms(state)
         wirelength_cost = self.wirelength_cost(wirelength)
@@ -272,11 +259,8 @@ class CostModel:
         """
         return self.report(self.new_state(placement), weights or CostWeights())
 
-    def _overlap_and_outside(self, state: _State) -> tuple[float, float]:
-        nl = self.netlist
-        overlap, outside = k.hard_macro_overlap(
-            self.hard_macros, state.x, state.y, nl.node_width, nl.node_height, self.params
-        )
+    def _overlap_and_outside(self, state: k.State) -> tuple[float, float]:
+        overlap, outside = k.hard_macro_overlap(self.hard_macros, self.graph, self.grid, tuple(state))
         return float(overlap), float(outside)
 
 
