@@ -409,8 +409,8 @@ def density_cost(grid, state):
 @njit(cache=True)
 def congestion_cost(grid, state):
     """Mean of the top 5 % of the concatenated V and H congestion maps."""
-    grid, s = Grid(*grid), State(*state)
-    congestion_totals(grid, s)
+    congestion_totals(grid, state)
+    s = State(*state)
     n = s.v_total.size
     s.both[:n] = s.v_total
     s.both[n:] = s.h_total
@@ -455,24 +455,24 @@ def move_nodes(nodes, new_x, new_y, new_orient, graph, grid, state):
     For each node: take out its nets' routing and its footprint, move it, recompute its
     pins and its nets' bounding boxes, put the routing and the footprint back.
     """
-    g, grid, s = Graph(*graph), Grid(*grid), State(*state)
+    g, s = Graph(*graph), State(*state)  # the calls below get the plain tuples: one compiled version each
     delta = 0.0
     for i in range(nodes.size):
         node = nodes[i]
         nets = g.node_nets[g.node_net_start[node] : g.node_net_start[node + 1]]
         one = nodes[i : i + 1]
-        update_nets(nets, -1.0, False, g, grid, s)
+        update_nets(nets, -1.0, False, graph, grid, state)
         if g.is_area[node]:
-            add_density(one, -1.0, g, grid, s)
+            add_density(one, -1.0, graph, grid, state)
         if g.is_hard[node]:
-            add_macro_blockage(one, -1.0, g, grid, s)
+            add_macro_blockage(one, -1.0, graph, grid, state)
         s.x[node], s.y[node], s.orientation[node] = new_x[i], new_y[i], new_orient[i]
-        update_pins(g.node_pins[g.node_pin_start[node] : g.node_pin_start[node + 1]], g, grid, s)
-        delta += update_nets(nets, 1.0, True, g, grid, s)
+        update_pins(g.node_pins[g.node_pin_start[node] : g.node_pin_start[node + 1]], graph, grid, state)
+        delta += update_nets(nets, 1.0, True, graph, grid, state)
         if g.is_area[node]:
-            add_density(one, 1.0, g, grid, s)
+            add_density(one, 1.0, graph, grid, state)
         if g.is_hard[node]:
-            add_macro_blockage(one, 1.0, g, grid, s)
+            add_macro_blockage(one, 1.0, graph, grid, state)
     return delta
 
 
