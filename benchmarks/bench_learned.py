@@ -30,6 +30,9 @@ Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat des
 ``DATA/flat`` clustered by ``placer.cluster`` on the floorplan stated there). The controller
 was trained on ``synthetic:0-59``; ``synthetic:1000`` and above were never trained on.
 
+A row of a steered arm records its controller (the first 12 hex digits of the file's SHA-256);
+rows of another controller than the one asked for are set aside, not reused or printed.
+
 Rows are appended to ``OUT/runs.jsonl`` as runs finish, so a stopped benchmark resumes, and
 ``--jobs`` runs go at once, one process (one core) each. Printed and written to
 ``OUT/results-<S>s.md``: per design the mean +- sd of each arm, the paired difference of
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import math
 import multiprocessing
@@ -55,11 +59,13 @@ from pathlib import Path
 
 from bench_baselines import load_design
 
+from placer.agent.annealing import bundled_controller
 from placer.agent.cli import expand
 
 ARMS = ("sa", "learned", "prior", "sa-soft80", "analytic", "analytic-cold", "analytic-learned")
 NON_RL = ("sa", "analytic", "analytic-cold")
 RL = ("learned", "analytic-learned")  # the arms a table compares with the non-RL ones
+STEERED = RL  # the arms a trained controller steers: their rows record which one
 SOFT80 = (0.05, 0.05, 0.01, 0.05, 0.04, 0.8)  # a hand retune: 80 % soft-macro nudges (best of a small sweep)
 COLD_ACCEPTANCE = 1e-4  # a hand retune of the analytic flow's polish (best of a small sweep)
 DESIGNS = ("ariane133", "ariane133_ng45", "ariane136_ng45", "mempool_tile_ng45", "synthetic:1000-1009")
@@ -68,11 +74,16 @@ T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 
        12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 20: 2.09, 30: 2.04}  # fmt: skip
 
 
-def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str | None) -> dict:
+def controller_id(path: str | Path) -> str:
+    """The first 12 hex digits of a saved controller's SHA-256: which controller a row was steered by."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str) -> dict:
     """One run in this (fresh, single-threaded) process; returns its row."""
     import torch
 
-    from placer.agent.annealing import LearnedController, bundled_controller, prior_controller
+    from placer.agent.annealing import LearnedController, prior_controller
     from placer.baselines import AnnealSettings, FlowSettings, PackingError, place
 
     torch.set_num_threads(1)
@@ -83,8 +94,8 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
     except PackingError as error:
         return {"design": design_name, "arm": arm, "seed": seed, "seconds": seconds, "error": str(error)}
     steer = None
-    if arm in ("learned", "analytic-learned"):
-        steer = LearnedController(controller or bundled_controller())
+    if arm in STEERED:
+        steer = LearnedController(controller)
     elif arm == "prior":
         steer = prior_controller()
     settings = AnnealSettings(move_probabilities=SOFT80) if arm == "sa-soft80" else None
@@ -99,7 +110,8 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
             "congestion_cost": report.congestion_cost, "overlap_area": report.overlap_area,
             "cpu_s": result.runtime_s, "moves": result.moves,
             "history": [(round(offset + h[1], 3), h[3], h[4]) for h in result.history],
-            "stages": [dataclasses.asdict(stage) for stage in result.stages]}  # fmt: skip
+            "stages": [dataclasses.asdict(stage) for stage in result.stages],
+            **({"controller": controller_id(controller)} if arm in STEERED else {})}  # fmt: skip
 
 
 def done_rows(path: Path) -> list[dict]:
@@ -236,7 +248,13 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "runs.jsonl"
+    controller = args.controller or str(bundled_controller())
+    steered_by = controller_id(controller)
     rows = [r for r in done_rows(path) if r["seconds"] == args.seconds]
+    other = [r for r in rows if r["arm"] in STEERED and r.get("controller") != steered_by]
+    rows = [r for r in rows if r not in other]
+    if other:
+        print(f"{len(other)} rows of another controller than {steered_by} set aside", flush=True)
     have = {(r["design"], r["arm"], r["seed"]) for r in rows}
     # Seed by seed, so a run stopped early has every design at the seeds done.
     todo = [(d, a, s) for s in range(args.seeds) for d in designs for a in arms if (d, a, s) not in have]
@@ -246,7 +264,7 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = "1"  # the workers inherit it
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(run_one, d, a, s, args.seconds, args.data, args.controller): (d, a, s)
+        futures = {pool.submit(run_one, d, a, s, args.seconds, args.data, controller): (d, a, s)
                    for d, a, s in todo}  # fmt: skip
         for future in as_completed(futures):
             row = future.result()
