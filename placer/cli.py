@@ -4,7 +4,8 @@
 ``placer eval DESIGN [--plc PLC] [--weights W,D,C] [--json]``: its proxy cost.
 ``placer cluster FLAT -o CLUSTERED.pb.txt.gz [--plc PLC]``: std cells grouped into soft macros.
 ``placer fd DESIGN --plc PLC -o OUT.plc``: std-cell clusters (or std cells) placed around fixed macros.
-``placer place DESIGN --method {random,greedy,sa,analytic,rl} -o OUTDIR``: hard and soft macros placed, with a picture.
+``placer place DESIGN [DESIGN ...] --method {random,greedy,sa,analytic,rl} -o OUTDIR [--ray [ADDRESS]]``: hard and
+soft macros placed, with a picture (several designs: one folder each, one after another or as Ray tasks).
 ``placer plot DESIGN [--plc PLC] -o FILE [--what layout|density|congestion]``: a figure of a placement.
 """
 
@@ -32,7 +33,7 @@ from netlists.textio import atomic_folder
 from placer.agent.runtime import NetworkFileError, is_onnx
 from placer.analytic import AnalyticSettings, place_analytic
 from placer.arguments import OneLineParser, finite, saved_model, saved_policy, whole
-from placer.baselines import METHODS, STARTS, PackingError, place, with_descent
+from placer.baselines import METHODS, STARTS, PackingError, PlaceResult, place, with_descent
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
@@ -306,26 +307,23 @@ def _place(args: argparse.Namespace) -> int:
         given = [flag for flag, value in rl_only if value]
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
-    checkpoint = _policy_file(args)
+    args.checkpoint = _policy_file(args)
     learned = args.method == "rl" and (args.budget is not None or args.moves is not None)
     if args.controller is not None and not learned:
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     if args.start is not None and not learned:
         raise CommandError("--start goes with --method rl and --budget or --moves (learned annealing)")
-    start = args.start or "analytic"
-    if learned and start == "analytic":
+    args.start = args.start or "analytic"
+    if learned and args.start == "analytic":
         policy_only = (("--checkpoint", args.checkpoint), ("--finetune-steps", args.finetune_steps),
                        ("--runtime", args.runtime))  # fmt: skip
         given = [flag for flag, value in policy_only if value]
         if given:
             raise CommandError(f"{', '.join(given)} plays the policy: learned annealing starts from it with "
                                "--start policy (the default, --start analytic, plays no policy)")  # fmt: skip
-    design = _load(args)
-    # --budget bounds the whole command: what loading took, and a reserve for writing, come off it.
-    budget = None
-    if args.budget is not None:
-        reserve = min(WRITE_RESERVE_S, 0.05 * args.budget)
-        budget = max(args.budget - (time.perf_counter() - started) - reserve, 0.01 * args.budget)
+    if len(args.design) > 1 or args.ray is not None:
+        return _place_many(args, out)
+    design = _load(args, args.design[0])
     shown: dict[str, int] = {}
 
     def progress(stage: str, fraction: float, best: float) -> None:
@@ -335,6 +333,35 @@ def _place(args: argparse.Namespace) -> int:
             cost = f"  best proxy cost {best:.6f}" if math.isfinite(best) else ""
             print(f"  {stage} {fraction:4.0%}{cost}", file=sys.stderr, flush=True)
 
+    result = _placed(args, design, _time_left(args, started), progress)
+    summary = _write_placed(out, design, result, args)
+    if args.json:
+        print(to_json(summary))
+        return 0
+    report = result.report
+    print(f"{result.method}: proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
+          f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f}) in {result.runtime_s:.1f} s"
+          + (f", {result.moves:,} annealing moves" if result.moves else "")
+          + (f", fine-tuned {result.details['finetune_steps']:,} steps ({result.details['finetune_episodes']} episodes)"
+             if "finetune_steps" in result.details else "")
+          + ("; packed to fit the crowded canvas" if result.backed_off else ""))  # fmt: skip
+    for stage in result.stages:
+        print(f"  {stage.name:<8} {stage.seconds:6.1f} s  proxy cost {stage.proxy_cost:.6f}")
+    print(f"wrote {out / 'placement.plc'}, {out / 'layout.png'} and {out / 'cost.json'}")
+    return 0
+
+
+def _time_left(args: argparse.Namespace, started: float) -> float | None:
+    """What is left of ``--budget`` since ``started``: a reserve for writing comes off it too."""
+    if args.budget is None:
+        return None
+    reserve = min(WRITE_RESERVE_S, 0.05 * args.budget)
+    return max(args.budget - (time.perf_counter() - started) - reserve, 0.01 * args.budget)
+
+
+def _placed(args: argparse.Namespace, design: Design, budget: float | None, progress=None) -> PlaceResult:
+    """``design`` placed by the method ``args`` name, in ``budget`` seconds (checked options; nothing written)."""
+    progress = progress or (lambda stage, fraction, best: None)
     if args.method == "rl":
         import torch  # only when the policy is asked for
 
@@ -342,30 +369,33 @@ def _place(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads or policy_threads(design))
     try:
-        if learned:
+        if args.method == "rl" and (args.budget is not None or args.moves is not None):
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
 
-            result = learned_place(design, checkpoint, seconds=budget, moves=args.moves,
-                                   controller=args.controller, start=start, samples=args.samples, seed=args.seed,
-                                   weights=args.weights, fd_schedule=args.fd, finetune_steps=args.finetune_steps,
-                                   progress=progress)  # fmt: skip
-            if args.cd:
-                result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
+            result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,
+                                   controller=args.controller, start=args.start, samples=args.samples,
+                                   seed=args.seed, weights=args.weights, fd_schedule=args.fd,
+                                   finetune_steps=args.finetune_steps, progress=progress)  # fmt: skip
         elif args.method == "rl":
             from placer.agent.placing import policy_place
 
-            result = policy_place(design, checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
+            result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=args.fd, finetune_steps=args.finetune_steps,
                                   progress=progress)  # fmt: skip
-            if args.cd:
-                result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         else:
             searching = "polish" if args.method == "analytic" else "annealing"
-            result = place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
-                           descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
-                           progress=functools.partial(progress, searching))  # fmt: skip
+            return place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
+                         descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
+                         progress=functools.partial(progress, searching))  # fmt: skip
+        if args.cd:
+            result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
+        return result
     except (PackingError, NetworkFileError, FileNotFoundError) as error:
         raise CommandError(str(error)) from None
+
+
+def _write_placed(out: Path, design: Design, result: PlaceResult, args: argparse.Namespace) -> dict[str, object]:
+    """Write ``placement.plc``, ``layout.png`` and ``cost.json`` into ``out`` as a set; returns the summary."""
     if args.budget is not None:
         result = dataclasses.replace(result, budget_s=args.budget)  # the user's budget, not what was left of it
     report = result.report
@@ -382,19 +412,61 @@ def _place(args: argparse.Namespace) -> int:
         netlists.write_plc(placed, folder / "placement.plc", costs=report.header_costs())
         plot.save_figure(picture, folder / "layout.png")
         (folder / "cost.json").write_text(text + "\n")
+    return summary
+
+
+def _place_task(args: argparse.Namespace, design: Design) -> PlaceResult | str:
+    """One design of a batch, where it runs (a Ray task or this process): its result, or its one-line error."""
+    started = time.perf_counter()
+    try:
+        return _placed(args, design, _time_left(args, started))
+    except CommandError as error:
+        return str(error)
+
+
+def _place_many(args: argparse.Namespace, out: Path) -> int:
+    """Several designs (or one with ``--ray``): each into ``OUT/<design name>/``, one after another or as Ray tasks."""
+    if args.plc is not None and args.plc.lower() != "none" and len(args.design) > 1:
+        raise CommandError("--plc names one design's placement file: give several designs without it (each "
+                           "finds its own)")  # fmt: skip
+    designs = [_load(args, source) for source in args.design]
+    names = [design.netlist.name for design in designs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CommandError(f"two designs are named {twice[0]}: each goes to OUT/<design name>/")
+    for name in names:
+        _check_output(str(out / name), folder=True)
+    tasks = [(args, design) for design in designs]
+    if args.ray is not None:
+        from placer.agent.distributed import as_tasks, ray_available
+
+        if not ray_available():
+            raise CommandError('--ray needs Ray: pip install -e ".[ray]"')
+        finished = as_tasks(_place_task, tasks, args.ray)
+    else:
+        finished = ((k, _place_task(*task)) for k, task in enumerate(tasks))
+    summaries: list[dict[str, object] | None] = [None] * len(designs)
+    failed = []
+    for k, result in finished:
+        if isinstance(result, str):
+            failed.append(f"{names[k]}: {result}")
+            print(f"placer: error: {names[k]}: {result}", file=sys.stderr, flush=True)
+            continue
+        summaries[k] = _write_placed(out / names[k], designs[k], result, args)
+        if not (args.json or args.quiet):
+            print(f"{names[k]}: {result.method}, proxy cost {result.report.proxy_cost:.6f} in "
+                  f"{result.runtime_s:.1f} s, wrote {out / names[k]}", file=sys.stderr, flush=True)  # fmt: skip
+    done = [summary for summary in summaries if summary is not None]
     if args.json:
-        print(to_json(summary))
-        return 0
-    print(f"{result.method}: proxy cost {report.proxy_cost:.6f} (wirelength {report.wirelength_cost:.6f}, "
-          f"density {report.density_cost:.6f}, congestion {report.congestion_cost:.6f}) in {result.runtime_s:.1f} s"
-          + (f", {result.moves:,} annealing moves" if result.moves else "")
-          + (f", fine-tuned {result.details['finetune_steps']:,} steps ({result.details['finetune_episodes']} episodes)"
-             if "finetune_steps" in result.details else "")
-          + ("; packed to fit the crowded canvas" if result.backed_off else ""))  # fmt: skip
-    for stage in result.stages:
-        print(f"  {stage.name:<8} {stage.seconds:6.1f} s  proxy cost {stage.proxy_cost:.6f}")
-    print(f"wrote {out / 'placement.plc'}, {out / 'layout.png'} and {out / 'cost.json'}")
-    return 0
+        print(to_json(done))
+    else:
+        print("| design | method | proxy cost | wirelength | density | congestion | seconds |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for summary in done:
+            print(f"| {summary['design']} | {summary['method']} | {summary['proxy_cost']:.6f} | "
+                  f"{summary['wirelength_cost']:.6f} | {summary['density_cost']:.6f} | "
+                  f"{summary['congestion_cost']:.6f} | {summary['runtime_s']:.1f} |")  # fmt: skip
+    return 2 if failed else 0
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -592,7 +664,9 @@ def build_parser() -> argparse.ArgumentParser:
         "from the analytic flow's start or, with --start policy, from the policy's placement). Writes "
         "OUTDIR/placement.plc, OUTDIR/layout.png and OUTDIR/cost.json.",
     )
-    placing.add_argument("design", metavar="DESIGN")
+    placing.add_argument("design", metavar="DESIGN", nargs="+",
+                         help="one design, or several: each is placed into OUTDIR/<design name>/ and a table of "
+                         "their costs is printed")  # fmt: skip
     _add_plc_options(placing, "placement file with the floorplan, fixed macros and ports (default: own)")
     placing.add_argument("--method", choices=(*METHODS, "rl"), default="rl", help="default: rl, zero-shot")
     placing.add_argument(
@@ -632,6 +706,10 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")
     placing.add_argument("--weights", type=_weights_arg, default=CostWeights(), metavar="W,D,C",
                          help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
+    placing.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",  # distributed.LOCAL: it loads torch
+                         help="place each design as a Ray task, one CPU each: on the cluster at ADDRESS (ray start "
+                         "--head prints it) or with no ADDRESS on a Ray started here; needs the ray extra; --budget "
+                         "is then each design's")  # fmt: skip
     placing.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder for the three files")
     placing.add_argument("--json", action="store_true", help="print one JSON object")
     placing.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -199,6 +199,33 @@ def test_place_reports_a_canvas_too_full_in_one_line(tmp_path, capsys):
     assert main(chosen) == 0, "on a grid chosen for it the macro fits"
 
 
+def test_place_several_designs_writes_a_folder_each_and_goes_on_past_one_that_fails(tmp_path, capsys):
+    out = tmp_path / "many"
+    assert main(["place", "toy_macro_stdcell", "macro_tiles_10x10", "--method", "sa", "--moves", "400",
+                 "-o", str(out), "--json"]) == 0  # fmt: skip
+    results = json.loads(capsys.readouterr().out)
+    assert [r["design"] for r in results] == ["toy_macro_stdcell", "macro_tiles_10x10"]
+    for result in results:
+        assert json.loads((out / result["design"] / "cost.json").read_text()) == result
+        assert main(["place", result["design"], "--method", "sa", "--moves", "400", "-o", str(tmp_path / "one"),
+                     "--json"]) == 0  # fmt: skip
+        assert json.loads(capsys.readouterr().out)["proxy_cost"] == result["proxy_cost"], "as placed alone"
+    # ariane_one_hard does not fit a 10 x 10 grid: one line for it, the other design still placed.
+    code = main(["place", "ariane_one_hard", "toy_macro_stdcell", "--method", "greedy", "--grid", "10x10",
+                 "-o", str(tmp_path / "some")])  # fmt: skip
+    printed = capsys.readouterr()
+    failed = [line for line in printed.err.splitlines() if line.startswith("placer: error:")]
+    assert code == 2 and len(failed) == 1 and "ariane_one_hard" in failed[0] and "too full" in failed[0]
+    assert "| toy_macro_stdcell | greedy |" in printed.out
+    assert sorted(p.name for p in (tmp_path / "some").iterdir()) == ["toy_macro_stdcell"]
+    for argv, message in ((["--plc", str(out / "toy_macro_stdcell" / "placement.plc")], "--plc names one design"),
+                          (["--grid", "12x12"], "two designs are named")):  # fmt: skip
+        designs = ["toy_macro_stdcell", "macro_tiles_10x10" if argv[0] == "--plc" else "toy_macro_stdcell"]
+        assert main(["place", *designs, *argv, "--method", "greedy", "-o", str(tmp_path / "no")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err and not (tmp_path / "no").exists()
+
+
 @pytest.mark.parametrize("what", ["layout", "density", "congestion"])
 def test_plot_writes_a_figure(tmp_path, capsys, what):
     out = tmp_path / f"{what}.png"

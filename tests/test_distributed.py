@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 
 import numpy as np
 import pytest
@@ -81,3 +82,19 @@ def test_pretraining_on_ray_gives_the_policy_of_worker_processes(tmp_path):
     assert first.keys() == second.keys()
     for key in first:
         assert np.array_equal(first[key].numpy(), second[key].numpy()), key
+
+
+def test_placer_places_several_designs_as_ray_tasks_as_it_does_one_after_another(tmp_path, capsys):
+    from placer.cli import main
+
+    common = ["toy_macro_stdcell", "macro_tiles_10x10", "--method", "sa", "--moves", "600", "--seed", "2", "--json"]
+    assert main(["place", *common, "-o", str(tmp_path / "here")]) == 0
+    here = json.loads(capsys.readouterr().out)
+    assert main(["place", *common, "--ray", "-o", str(tmp_path / "there")]) == 0  # joins this module's local Ray
+    there = json.loads(capsys.readouterr().out)
+    assert [r["design"] for r in there] == ["toy_macro_stdcell", "macro_tiles_10x10"]
+    assert [r["proxy_cost"] for r in there] == [r["proxy_cost"] for r in here]
+    for result in there:  # the same placement written (the header's comments carry the time)
+        written = [(tmp_path / side / result["design"] / "placement.plc").read_text() for side in ("here", "there")]
+        body = [[line for line in text.splitlines() if not line.startswith("#")] for text in written]
+        assert body[0] == body[1] and len(body[0]) > 3

@@ -14,7 +14,7 @@ package installed.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -48,6 +48,25 @@ def connect(address: str = LOCAL, num_cpus: int | None = None) -> None:
     local = address == LOCAL
     ray.init(address=None if local else address, num_cpus=num_cpus if local else None, include_dashboard=False,
              log_to_driver=False, configure_logging=False)  # fmt: skip
+
+
+def as_tasks(function: Callable, calls: Sequence[tuple], address: str = LOCAL) -> Iterator[tuple[int, Any]]:
+    """``function(*call)`` for every call as a Ray task of one CPU; yields ``(index of the call, result)`` as each ends.
+
+    ``function`` must be importable where the tasks run (a module-level function of this
+    package); its arguments and result travel pickled.
+
+    Raises:
+        RuntimeError: Ray is not installed.
+    """
+    connect(address)
+    import ray
+
+    remote = ray.remote(num_cpus=1)(function)
+    pending = {remote.remote(*call): index for index, call in enumerate(calls)}
+    while pending:
+        (ready,), _ = ray.wait(list(pending), num_returns=1)
+        yield pending.pop(ready), ray.get(ready)
 
 
 class _Worker:
