@@ -57,8 +57,8 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/ray")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    designs = expand(args.designs.split(","))
     settings = TrainSettings(device="cpu")
+    designs = expand(args.designs.split(","), settings.max_grid)
     lines = ["| collectors | workers | start-up (s) | steps/s |", "|---|---:|---:|---:|"]
     import ray
 

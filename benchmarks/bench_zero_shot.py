@@ -40,8 +40,8 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for name in expand(args.designs.split(",")):
-        design = synthetic.by_name(name, args.max_grid) if synthetic.is_name(name) else netlists.load(name)
+    for name in expand(args.designs.split(","), args.max_grid):
+        design = synthetic.by_name(name) if synthetic.is_name(name) else netlists.load(name)
         try:
             greedy = place(design, "greedy")
         except PackingError as error:

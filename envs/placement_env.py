@@ -33,6 +33,7 @@ designs of any size.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,17 +65,34 @@ def load_design(
 ) -> Design:
     """A design argument of an environment as a :class:`Design`: itself, generated, or loaded.
 
-    A loaded design whose files state no grid gets the one :func:`placer.gridding.gridded` chooses.
+    A generated design is the one its name says (``synthetic:N@G``, see
+    :func:`netlists.synthetic.by_name`), whatever ``max_grid``; a loaded design whose files
+    state no grid gets the one :func:`placer.gridding.gridded` chooses.
     """
     if isinstance(netlist, Design):
         return netlist
     if synthetic.is_name(netlist):
-        return synthetic.by_name(netlist, max_grid)
+        return synthetic.by_name(netlist)
     if isinstance(netlist, Netlist):
         n = netlist.n_nodes
         empty = Placement.unplaced(n)
         return Design(netlist, floorplan or Floorplan.default_for(netlist), empty)
     return gridded(netlists.load(netlist, plc=plc))[0]  # the grid placer's commands choose, whatever max_grid
+
+
+def action_layout(
+    netlist: object, design: Design, max_grid: int, orientations: Sequence[int] | None = None
+) -> ActionLayout:
+    """The design's action layout in a ``max_grid`` map; one line naming it (and the name that fits) when it cannot.
+
+    Raises:
+        ValueError: The design's grid is larger than ``max_grid``.
+    """
+    try:
+        return ActionLayout.of(design.floorplan, max_grid, orientations)
+    except ValueError as error:
+        fits = f"; {synthetic.capped(netlist, max_grid)} draws it to fit" if synthetic.is_name(netlist) else ""
+        raise ValueError(f"{design.netlist.name}: {error}{fits}") from None
 
 
 def _fd_schedule(schedule: FDSchedule | str | None) -> FDSchedule | None:
@@ -89,9 +107,9 @@ class MacroPlacementEnv(gym.Env):
     """Macro placement as a gymnasium environment (see the module docstring).
 
     Args:
-        netlist: A netlist file or folder, a bundled design name, ``"synthetic:N"`` (the
-            generated design of seed ``N``, its grid at most ``max_grid``), a :class:`Design`,
-            or a :class:`Netlist` (with ``floorplan``).
+        netlist: A netlist file or folder, a bundled design name, ``"synthetic:N"`` or
+            ``"synthetic:N@G"`` (the generated design of seed ``N``, its grid at most ``G``, 128
+            when not given), a :class:`Design`, or a :class:`Netlist` (with ``floorplan``).
         plc: Placement file giving the floorplan and where fixed macros, ports and soft
             macros start (the design folder's own by default; see :func:`netlists.load`).
         floorplan: Canvas and grid when ``netlist`` is a bare :class:`Netlist`.
@@ -157,10 +175,7 @@ class MacroPlacementEnv(gym.Env):
         if stuck:
             name = nl.node_names[stuck[0]]
             raise ValueError(f"{nl.name}: hard macro {name} fits nowhere on the {fp.width} x {fp.height} canvas")
-        try:
-            self.layout = ActionLayout.of(fp, max_grid, FLIPS if orientation == "action" else None)
-        except ValueError as error:
-            raise ValueError(f"{nl.name}: {error}") from None
+        self.layout = action_layout(netlist, self.design, max_grid, FLIPS if orientation == "action" else None)
         self.observations = ObservationBuilder(self._placer, self.layout)
         self.observation_space = self.observations.space
         self.max_grid = max_grid

@@ -45,9 +45,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from envs.actions import ActionLayout, action_index
+from envs.actions import action_index
 from envs.observation import CONGESTION_CAP, grid_congestion, to_byte
-from envs.placement_env import load_design
+from envs.placement_env import action_layout, load_design
 from netlists import Design, Floorplan, Netlist, Placement
 from netlists.loader import DEFAULT
 from placer.baselines import AnnealSettings, place
@@ -124,10 +124,7 @@ class RefinePlacementEnv(gym.Env):
             raise ValueError(f"{nl.name} has no movable macro to refine")
         if self.slots.size > self.max_nodes:
             raise ValueError(f"{nl.name} has {self.slots.size} movable macros, more than max_nodes = {max_nodes}")
-        try:
-            self.layout = ActionLayout.of(fp, max_grid, FLIPS)
-        except ValueError as error:
-            raise ValueError(f"{nl.name}: {error}") from None
+        self.layout = action_layout(netlist, self.design, max_grid, FLIPS)
         self.n_hard = state.macros.size
         start_cost = self.model.evaluate(self.start, self.weights).proxy_cost
         self.reward_scale = float(reward_scale) if reward_scale is not None else 100.0 / start_cost

@@ -108,36 +108,66 @@ def generate(spec: SyntheticSpec) -> Design:
 
 
 PREFIX = "synthetic:"
-"""Designs named ``synthetic:N`` are the spec drawn with seed ``N`` (:func:`by_name`)."""
+"""Designs named ``synthetic:N`` are the spec drawn with seed ``N``; ``synthetic:N@G`` caps its grid at ``G``."""
+CAP = "@"
+LARGEST_GRID = 128  # the grid cap of a name that states none
 
 
 def is_name(name: object) -> bool:
-    """Whether ``name`` is a ``synthetic:N`` name."""
+    """Whether ``name`` is a ``synthetic:N`` (or ``synthetic:N@G``) name."""
     return isinstance(name, str) and name.startswith(PREFIX)
 
 
-def by_name(name: str, max_grid: int = 128) -> Design:
-    """The design ``synthetic:N``: :meth:`SyntheticSpec.sample` with seed ``N``, its grid at most ``max_grid``.
-
-    The same name drawn with another ``max_grid`` (clamped to 16-128) is another design.
+def parse(name: str) -> tuple[int, int]:
+    """The seed ``N`` and grid cap ``G`` of ``synthetic:N@G`` (``synthetic:N``: the cap is 128).
 
     Raises:
-        ValueError: ``name`` is not ``synthetic:`` followed by a whole number.
+        ValueError: ``name`` is not such a name, or ``G`` is not a whole number from 16 to 128.
     """
-    rng = np.random.default_rng(seed_of(name))
-    return generate(SyntheticSpec.sample(rng, max_grid=max(16, min(max_grid, 128))))
+    seed, at, cap = (name.removeprefix(PREFIX) if is_name(name) else "").partition(CAP)
+    if not seed.isdigit() or at and not cap.isdigit():
+        raise ValueError(f"{name!r} is not a generated design's name (synthetic:N or synthetic:N@G, whole numbers)")
+    grid = int(cap) if at else LARGEST_GRID
+    if not 16 <= grid <= LARGEST_GRID:
+        raise ValueError(f"{name!r}: the grid cap G of synthetic:N@G is from 16 to {LARGEST_GRID}")
+    return int(seed), grid
+
+
+def name_of(seed: int, max_grid: int = LARGEST_GRID) -> str:
+    """The name of the design of ``seed`` with its grid at most ``max_grid``: ``synthetic:N`` or ``synthetic:N@G``."""
+    return f"{PREFIX}{seed}" if max_grid == LARGEST_GRID else f"{PREFIX}{seed}{CAP}{max_grid}"
+
+
+def capped(name: str, max_grid: int) -> str:
+    """``name`` with the grid cap ``max_grid`` when it states none (a name that states one is kept).
+
+    What a command with a ``--max-grid`` option does to the generated designs it is given, so
+    that the names it records say which designs it used.
+    """
+    if not is_name(name) or CAP in name:
+        return name
+    return name_of(parse(name)[0], max(16, min(max_grid, LARGEST_GRID)))
+
+
+def by_name(name: str) -> Design:
+    """The design ``synthetic:N@G``: :meth:`SyntheticSpec.sample` with seed ``N``, its grid at most ``G``.
+
+    One name, one design: ``synthetic:N`` is ``synthetic:N@128``.
+
+    Raises:
+        ValueError: ``name`` is not a generated design's name (see :func:`parse`).
+    """
+    seed, max_grid = parse(name)
+    return generate(SyntheticSpec.sample(np.random.default_rng(seed), max_grid=max_grid))
 
 
 def seed_of(name: str) -> int:
-    """The ``N`` of ``synthetic:N``.
+    """The ``N`` of ``synthetic:N`` or ``synthetic:N@G``.
 
     Raises:
-        ValueError: ``name`` is not ``synthetic:`` followed by a whole number.
+        ValueError: ``name`` is not a generated design's name (see :func:`parse`).
     """
-    seed = name.removeprefix(PREFIX) if is_name(name) else ""
-    if not seed.isdigit():
-        raise ValueError(f"{name!r} is not a generated design's name (synthetic:N, N a whole number)")
-    return int(seed)
+    return parse(name)[0]
 
 
 def equal_macros(count: int, fill: float, seed: int = 0, ports: int = 40) -> Design:

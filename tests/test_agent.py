@@ -201,6 +201,8 @@ def test_policy_place_backs_off_to_greedy_when_no_episode_finishes(tiny_run, mon
 def test_train_cli_expands_ranges_and_reports_bad_designs_in_one_line(tmp_path, capsys):
     assert train_cli.expand(["ariane133", "synthetic:2-4"]) == ["ariane133", "synthetic:2", "synthetic:3",
                                                                  "synthetic:4"]  # fmt: skip
+    assert train_cli.expand(["synthetic:2-3@20", "synthetic:7", "ariane133"], 32) == [
+        "synthetic:2@20", "synthetic:3@20", "synthetic:7@32", "ariane133"]  # fmt: skip
     for bad in ("nosuch", "synthetic:x"):
         code = train_cli.main(["pretrain", "--designs", bad, "--timesteps", "10", "--out", str(tmp_path / "r")])
         err = capsys.readouterr().err.strip()

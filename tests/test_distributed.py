@@ -20,7 +20,7 @@ from placer.agent.training import TrainSettings, _make_env, train
 
 ray = pytest.importorskip("ray")
 
-DESIGNS = ["synthetic:3", "synthetic:4", "synthetic:5"]
+DESIGNS = ["synthetic:3@16", "synthetic:4@16", "synthetic:5@16"]
 KWARGS = {"max_grid": 16, "reward": "dense", "fd_schedule": "circuit_training", "soft_start": "file"}
 
 

@@ -97,6 +97,9 @@ def test_bad_settings_and_designs_are_refused_with_clear_errors():
         MacroPlacementEnv("toy_macro_stdcell", order="size")
     with pytest.raises(ValueError, match="does not fit max_grid"):
         MacroPlacementEnv("macro_tiles_10x10", max_grid=16)
+    with pytest.raises(ValueError, match=r"does not fit max_grid = 16; synthetic:3@16 draws it to fit"):
+        MacroPlacementEnv("synthetic:3", max_grid=16)  # one name, one design: its 24 x 26 grid, whatever the map
+    assert max(MacroPlacementEnv("synthetic:3@16", max_grid=16, fd_schedule=None).layout.rows, 16) == 16
     one_hard = netlists.load("ariane_one_hard")  # no .plc: on the default 10 x 10 grid its macro fits no cell
     with pytest.raises(ValueError, match="fits nowhere"):
         MacroPlacementEnv(one_hard)

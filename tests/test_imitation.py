@@ -139,5 +139,5 @@ def test_train_py_imitate_collects_then_clones(tmp_path, capsys):
     assert "demo 2/2" in printed and "epoch 2/2" in printed and f"wrote {out / 'final.zip'}" in printed
     assert len(list((out / "demos").glob("*.npz"))) == 2
     record = json.loads((out / "run.json").read_text())
-    assert record["designs"] == ["synthetic:3", "synthetic:4"] and record["wall_s"] > 0
+    assert record["designs"] == ["synthetic:3@32", "synthetic:4@32"] and record["wall_s"] > 0  # as --max-grid drew them
     MaskablePPO.load(out / "final.zip", device="cpu")

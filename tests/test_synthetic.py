@@ -37,18 +37,24 @@ def test_sampled_specs_stay_in_their_ranges():
         ).all()
 
 
-def test_a_name_gives_the_design_of_its_seed_and_a_bad_name_one_clear_error():
+def test_a_name_gives_one_design_its_cap_included_and_a_bad_name_one_clear_error():
     sampled = generate(SyntheticSpec.sample(np.random.default_rng(7), max_grid=32))
-    assert netlists.netlist_differences(synthetic.by_name("synthetic:7", 32).netlist, sampled.netlist) == []
+    assert netlists.netlist_differences(synthetic.by_name("synthetic:7@32").netlist, sampled.netlist) == []
     for seed in range(4):
-        floorplan = synthetic.by_name(f"synthetic:{seed}", 24).floorplan
+        floorplan = synthetic.by_name(f"synthetic:{seed}@24").floorplan
         assert max(floorplan.cols, floorplan.rows) <= 24
-    clamped, smallest = synthetic.by_name("synthetic:7", 4), synthetic.by_name("synthetic:7", 16)
-    assert netlists.netlist_differences(clamped.netlist, smallest.netlist) == []
-    assert clamped.floorplan == smallest.floorplan
+    large = synthetic.by_name("synthetic:0")  # no cap stated: 128, the same design wherever it is named
+    assert (large.floorplan.cols, large.floorplan.rows) == (117, 80) and synthetic.parse("synthetic:0") == (0, 128)
+    assert synthetic.by_name("synthetic:0@128").floorplan == large.floorplan
+    assert synthetic.capped("synthetic:0", 32) == "synthetic:0@32" and synthetic.capped("synthetic:0@20", 32) == (
+        "synthetic:0@20") and synthetic.capped("synthetic:0", 4) == "synthetic:0@16"  # fmt: skip
+    assert synthetic.capped("ariane133", 32) == "ariane133" and synthetic.name_of(5, 128) == "synthetic:5"
     assert synthetic.is_name("synthetic:7") and not synthetic.is_name("ariane133") and not synthetic.is_name(None)
-    for bad in ("synthetic:", "synthetic:x", "synthetic:-1", "ariane133"):
+    for bad in ("synthetic:", "synthetic:x", "synthetic:-1", "ariane133", "synthetic:3@", "synthetic:3@x"):
         with pytest.raises(ValueError, match="not a generated design's name"):
+            synthetic.by_name(bad)
+    for bad in ("synthetic:3@8", "synthetic:3@200"):
+        with pytest.raises(ValueError, match="from 16 to 128"):
             synthetic.by_name(bad)
 
 

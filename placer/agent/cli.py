@@ -19,7 +19,8 @@ policy that sets annealing's move mix, temperature and ranges block by block.
 ``export`` writes a policy's network as ONNX (:mod:`placer.agent.runtime`), which
 ``placer place --checkpoint policy.onnx`` plays on ONNX Runtime.
 
-``synthetic:A-B`` stands for the generated designs of seeds A to B (``netlists.synthetic``).
+``synthetic:A-B`` stands for the generated designs of seeds A to B (``netlists.synthetic``),
+drawn with grids up to ``--max-grid`` unless the name states a cap (``synthetic:A-B@G``).
 A run folder gets ``run.json``, ``checkpoints/``, ``tb/`` (``tensorboard --logdir RUN/tb``)
 and ``final.zip``. Training uses CUDA when present and the CPU otherwise.
 """
@@ -55,15 +56,30 @@ CORES = os.cpu_count() or 1
 IMITATE_LR, IMITATE_BATCH = 1e-3, 128  # cloning is supervised: a larger step and smaller batches than PPO's
 
 
-def expand(designs: Sequence[str]) -> list[str]:
-    """Design arguments with ``synthetic:A-B`` ranges spelled out."""
+def expand(designs: Sequence[str], max_grid: int | None = None) -> list[str]:
+    """Design arguments with ``synthetic:A-B`` (and ``synthetic:A-B@G``) ranges spelled out.
+
+    With ``max_grid`` (the maps' side), a generated design that states no grid cap gets that
+    one (``synthetic:N`` becomes ``synthetic:N@G``), so the names recorded say which designs
+    were used.
+
+    Raises:
+        ValueError: A generated design's name is malformed (the message names it).
+    """
     out = []
     for design in designs:
+        names = [design]
         if synthetic.is_name(design) and "-" in design:
-            low, high = (int(v) for v in design.removeprefix(synthetic.PREFIX).split("-"))
-            out += [f"{synthetic.PREFIX}{seed}" for seed in range(low, high + 1)]
-        else:
-            out.append(design)
+            seeds, at, cap = design.removeprefix(synthetic.PREFIX).partition(synthetic.CAP)
+            low, high = (int(v) for v in seeds.split("-"))
+            names = [f"{synthetic.PREFIX}{seed}{at}{cap}" for seed in range(low, high + 1)]
+        for name in names:
+            if synthetic.is_name(name):
+                try:
+                    synthetic.parse(name)
+                except ValueError as error:
+                    raise ValueError(f"design {name}: {error}") from None
+            out.append(synthetic.capped(name, max_grid) if max_grid else name)
     return out
 
 
@@ -239,9 +255,9 @@ def _run(args: argparse.Namespace) -> Path:
         return _imitate(args, settings)
     settings = dataclasses.replace(settings, ray=_ray(args))
     if args.command == "pretrain":
-        designs = expand(args.designs)
+        designs = expand(args.designs, settings.max_grid)
     else:  # the design as loaded here, with --plc's floorplan, travels to the workers
-        designs = [load_design(args.design, args.plc or DEFAULT, max_grid=settings.max_grid)]
+        designs = [load_design(synthetic.capped(args.design, settings.max_grid), args.plc or DEFAULT)]
     return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
                  progress_bar=not args.no_progress,
                  seconds=None if args.minutes is None else 60 * args.minutes,
@@ -257,7 +273,7 @@ def _given(value, default):
 
 
 def _imitate(args: argparse.Namespace, settings: TrainSettings) -> Path:
-    designs = expand(args.designs)
+    designs = expand(args.designs, settings.max_grid)
     run = Path(args.out)
     quiet = args.no_progress
 

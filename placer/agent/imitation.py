@@ -35,7 +35,7 @@ import torch as th
 from sb3_contrib import MaskablePPO
 
 from envs import MacroPlacementEnv
-from netlists import NetlistFormatError, Placement
+from netlists import NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path
 from placer.agent.policy import PlacementPolicy
 from placer.agent.training import TrainSettings, latest_checkpoint, save_atomically
@@ -248,7 +248,7 @@ def clone(
     epochs: int,
     *,
     designs: Sequence[str] | None = None,
-    design: str = "synthetic:0",
+    design: str | None = None,
     resume: bool = False,
     report: Callable[[int, float, float], None] | None = None,
 ) -> Path:
@@ -267,14 +267,15 @@ def clone(
         run: The run folder.
         settings: Map size and network width (must match the demonstrations), batch size, learning rate, seed.
         epochs: Passes over the demonstrations in all.
-        design: A design to build the model's spaces from (any design that fits the map).
+        design: A design to build the model's spaces from (any design that fits the map; by
+            default ``synthetic:0`` drawn to fit it).
         resume: Continue from the run's newest epoch checkpoint.
         report: Called after each epoch (see above).
     """
     run = Path(run)
     run.mkdir(parents=True, exist_ok=True)
     maps, vectors, masks, actions, returns = load_demonstrations(demos, settings.max_grid, designs, settings.reward)
-    env = MacroPlacementEnv(design, **settings.env_kwargs())
+    env = MacroPlacementEnv(design or synthetic.capped("synthetic:0", settings.max_grid), **settings.env_kwargs())
     checkpoint = latest_checkpoint(run, EPOCH) if resume else None
     if checkpoint is not None:
         model = MaskablePPO.load(checkpoint, env=env, device=settings.device)

@@ -126,7 +126,7 @@ def check_designs(designs: Sequence[str | Design], settings: TrainSettings) -> N
     for design in designs:
         try:
             if synthetic.is_name(design):
-                synthetic.seed_of(design)  # generated in the workers; only the name is checked here
+                synthetic.parse(design)  # generated in the workers; only the name is checked here
                 continue
             MacroPlacementEnv(design, **settings.env_kwargs()).close()
         except (ValueError, NetlistFormatError) as error:
