@@ -374,13 +374,13 @@ def _placed(args: argparse.Namespace, design: Design, budget: float | None, prog
 
             result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,
                                    controller=args.controller, start=args.start, samples=args.samples,
-                                   seed=args.seed, weights=args.weights, fd_schedule=args.fd,
+                                   seed=args.seed, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
                                    finetune_steps=args.finetune_steps, progress=progress)  # fmt: skip
         elif args.method == "rl":
             from placer.agent.placing import policy_place
 
             result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
-                                  fd_schedule=args.fd, finetune_steps=args.finetune_steps,
+                                  fd_schedule=SCHEDULES[args.fd](), finetune_steps=args.finetune_steps,
                                   progress=progress)  # fmt: skip
         else:
             searching = "polish" if args.method == "analytic" else "annealing"

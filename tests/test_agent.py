@@ -40,6 +40,7 @@ from placer.agent.training import (
 )
 from placer.baselines import place
 from placer.cost import CostModel, CostWeights
+from placer.fd import FDSchedule
 
 TINY = TrainSettings(n_envs=1, max_grid=32, n_steps=32, batch_size=32, n_epochs=1, checkpoint_every=64,
                      fd_schedule="circuit_training", device="cpu")  # fmt: skip
@@ -181,10 +182,10 @@ def test_weights_load_into_a_policy_for_another_map_size(tiny_run):
 def test_policy_place_is_legal_and_falls_back_when_the_policy_runs_out_of_room(tiny_run):
     _, final = tiny_run
     design = netlists.load("macro_tiles_10x10")
-    result = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    result = policy_place(design, final, samples=2, fd_schedule=FDSchedule.circuit_training())
     assert result.method == "rl" and not result.backed_off
     assert hard_macro_violations(design, result.placement) == []
-    crowded = policy_place(four_quadrants(), final, samples=1, fd_schedule="circuit_training")
+    crowded = policy_place(four_quadrants(), final, samples=1, fd_schedule=FDSchedule.circuit_training())
     assert hard_macro_violations(four_quadrants(), crowded.placement) == []
 
 
@@ -192,7 +193,7 @@ def test_policy_place_backs_off_to_greedy_when_no_episode_finishes(tiny_run, mon
     _, final = tiny_run
     design = netlists.load("macro_tiles_10x10")
     monkeypatch.setattr(placing, "_play", lambda *args, **kwargs: None)  # every episode ran out of room
-    result = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    result = policy_place(design, final, samples=2, fd_schedule=FDSchedule.circuit_training())
     greedy = place(design, "greedy")
     assert result.backed_off and result.method == "rl->greedy"
     assert result.report.proxy_cost == greedy.report.proxy_cost and result.placement.equals(greedy.placement)
@@ -313,7 +314,7 @@ def test_training_logs_read_back_as_curves(tiny_run):
 def test_policy_place_can_fine_tune_first_and_returns_the_best_of_both_policies(tiny_run, monkeypatch):
     _, final = tiny_run
     design = netlists.load("toy_macro_stdcell")
-    zero_shot = policy_place(design, final, samples=2, fd_schedule="circuit_training")
+    zero_shot = policy_place(design, final, samples=2, fd_schedule=FDSchedule.circuit_training())
     play = placing._play
     for budget in ({"finetune_steps": 64}, {"finetune_seconds": 1.0}):
         played = []  # (checkpoint, best cost) of each policy played
@@ -324,8 +325,8 @@ def test_policy_place_can_fine_tune_first_and_returns_the_best_of_both_policies(
             return found
 
         monkeypatch.setattr(placing, "_play", spy)
-        result = policy_place(design, final, samples=2, fd_schedule="circuit_training", finetune_settings=TINY,
-                              **budget)  # fmt: skip
+        result = policy_place(design, final, samples=2, fd_schedule=FDSchedule.circuit_training(),
+                              finetune_settings=TINY, **budget)  # fmt: skip
         assert result.method == "rl+finetune" and hard_macro_violations(design, result.placement) == []
         # the fine-tuned policy was played too, and the best of everything found is what comes back
         assert len(played) == 2 and played[0] == (final, zero_shot.report.proxy_cost) and played[1][0] != final

@@ -13,6 +13,7 @@ from netlists import Design, Floorplan, NodeKind, Placement, synthetic
 from placer.agent.placing import policy_place
 from placer.baselines import METHODS, FlowSettings, place
 from placer.cost import CostModel
+from placer.fd import FDSchedule
 from placer.gridding import gridded
 from placer.legality import PackingError, cell_centres, legal_cells, obstacle_boxes
 from placer.legalize import legalize
@@ -120,5 +121,5 @@ def test_crowded_equal_macros_are_placed_legally_by_every_method(count, fill, fi
     assert not info["infeasible"] and info["placed"] == count
     assert hard_macro_violations(design, env.placement) == []
     if count == 50:  # the bundled policy too (its episodes are the environment's)
-        result = policy_place(design, samples=2, fd_schedule="circuit_training")
+        result = policy_place(design, samples=2, fd_schedule=FDSchedule.circuit_training())
         assert not result.backed_off and hard_macro_violations(design, result.placement) == []

@@ -32,7 +32,7 @@ from placer.agent.training import (
 )
 from placer.baselines import STARTS, PlaceResult, place
 from placer.cost import CostModel, CostWeights
-from placer.fd import SCHEDULES
+from placer.fd import FDSchedule
 
 BUNDLED_NAME = "pretrained.zip"
 BUNDLED_NETWORK = "pretrained.onnx"  # BUNDLED_NAME exported by train.py export
@@ -167,7 +167,7 @@ def policy_place(
     samples: int = 8,
     seed: int = 0,
     weights: CostWeights | None = None,
-    fd_schedule: str = "electrostatic",
+    fd_schedule: FDSchedule | None = None,
     finetune_steps: int = 0,
     finetune_seconds: float | None = None,
     finetune_settings: TrainSettings | None = None,
@@ -186,7 +186,7 @@ def policy_place(
         samples: Episodes to play (the first picks the most likely cell each step).
         seed: Seed of the sampled episodes.
         weights: Weights of the proxy cost.
-        fd_schedule: Soft-macro placement at the end of each episode.
+        fd_schedule: Soft-macro placement at the end of each episode (the electrostatic schedule by default).
         finetune_steps: Fine-tune on the design for this many steps first (the training workers
             get ``design`` itself, so it need not be on disk).
         finetune_seconds: Fine-tune for this much wall time (at most ``finetune_steps`` when that is given too).
@@ -201,6 +201,7 @@ def policy_place(
         instead, with ``backed_off`` set.
     """
     started = time.perf_counter()
+    fd_schedule = fd_schedule or FDSchedule.electrostatic()
     checkpoint = Path(checkpoint) if checkpoint is not None else bundled_checkpoint()
     tuning = finetune_steps > 0 or finetune_seconds is not None
     if tuning and is_onnx(checkpoint):
@@ -235,7 +236,7 @@ def policy_place(
                        details=details)  # fmt: skip
 
 
-def _finetune_settings(steps: int, max_grid: int, fd_schedule: str) -> TrainSettings:
+def _finetune_settings(steps: int, max_grid: int, fd_schedule: FDSchedule) -> TrainSettings:
     """Two environments and ``FINETUNE_DEFAULTS``, with rollouts no longer than ``steps`` in all.
 
     PPO collects whole rollouts, so a budget smaller than one (2 x 128 steps) would be
@@ -333,7 +334,7 @@ def learned_place(
     samples: int = 8,
     seed: int = 0,
     weights: CostWeights | None = None,
-    fd_schedule: str = "electrostatic",
+    fd_schedule: FDSchedule | None = None,
     finetune_steps: int = 0,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
@@ -359,13 +360,14 @@ def learned_place(
     """
     if seconds is None and moves is None:
         raise ValueError("learned annealing needs a budget in seconds or moves")
+    fd_schedule = fd_schedule or FDSchedule.electrostatic()
     if start not in STARTS:
         raise ValueError(f"unknown start {start!r} (expected one of {', '.join(STARTS)})")
     if start == "analytic":
         if finetune_steps or checkpoint is not None:
             raise ValueError("a checkpoint and fine-tuning are the policy's, which the analytic start does not play")
         result = place(design, "analytic", seconds=seconds, moves=moves, seed=seed, weights=weights,
-                       fd_schedule=SCHEDULES[fd_schedule](), progress=_stage(progress, "polish"),
+                       fd_schedule=fd_schedule, progress=_stage(progress, "polish"),
                        controller=as_controller(controller), clock=clock)  # fmt: skip
         return dataclasses.replace(result, method="analytic+learned-sa")
     started = clock()
@@ -378,7 +380,7 @@ def learned_place(
     remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
     model = CostModel(design.netlist, design.floorplan)
     result = learned_anneal(model, played.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
-                            weights=weights, fd_schedule=SCHEDULES[fd_schedule](),
+                            weights=weights, fd_schedule=fd_schedule,
                             progress=_stage(progress, "annealing"), clock=clock)  # fmt: skip
     return PlaceResult(f"{played.method}+learned-sa", result.placement, result.report, clock() - started, seed,
                        budget_s=seconds, moves=result.moves, backed_off=played.backed_off,

@@ -40,6 +40,7 @@ from netlists import Design, NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path, atomic_write
 from placer.agent.policy import PlacementPolicy, SavedPolicy
 from placer.cost import CostWeights
+from placer.fd import FDSchedule
 
 CHECKPOINT = re.compile(r"step_(\d+)\.zip")
 
@@ -52,7 +53,8 @@ class TrainSettings:
         n_envs: Environments stepping in parallel (worker processes when more than one).
         max_grid: Side of the padded maps (a multiple of 8); designs must fit in it.
         reward: ``"terminal"`` or ``"dense"`` (see :mod:`envs.placement_env`).
-        fd_schedule: Soft-macro placement at the end of each episode.
+        fd_schedule: Soft-macro placement at the end of each episode: a schedule, or its name
+            in ``placer.fd.SCHEDULES`` (as the command line gives it).
         soft_start: Where soft macros start an episode (``placer.sequential.SOFT_STARTS``):
             the placement file's positions, or force-directed placement's alone.
         weights: Weights of the proxy cost the episodes are scored with.
@@ -73,7 +75,7 @@ class TrainSettings:
     n_envs: int = 8
     max_grid: int = 64
     reward: str = "terminal"
-    fd_schedule: str = "electrostatic"
+    fd_schedule: FDSchedule | str = "electrostatic"
     soft_start: str = "file"
     weights: CostWeights = CostWeights()
     learning_rate: float = 3e-4
