@@ -12,7 +12,7 @@ analytic stages inside the same CPU budget). From a start, the arms differ only 
 annealing's move mix, temperature scale and ranges per block:
 
 * ``sa``: nobody; annealing's own settings throughout (``placer place --method sa``);
-* ``learned``: the trained controller (the bundled one, or ``--controller``), from greedy;
+* ``learned``: the trained controller (the bundled one trained from greedy, or ``--controller``), from greedy;
 * ``prior``: the same network untrained (its actions are near zero, i.e. annealing's settings),
   the control that shows what training added and what the forward passes cost;
 * ``sa-soft80``: annealing retuned by hand, 80 % of its moves soft-macro nudges (the best of a
@@ -23,8 +23,9 @@ annealing's move mix, temperature scale and ranges per block:
   (``COLD_ACCEPTANCE`` of uphill moves accepted, the best single setting of a one-seed sweep
   over 1e-2, 1e-3 and 1e-4 on the four real designs at 60 s): a static retune, the control for
   the learned polish's colder schedule;
-* ``analytic-learned``: the analytic flow's polish steered by the trained controller, what
-  ``placer place --method rl --budget S`` runs.
+* ``analytic-learned``: the analytic flow's polish steered by the trained controller (the
+  bundled one trained as that polish, or ``--controller``), what ``placer place --method rl
+  --budget S`` runs.
 
 Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat designs of
 ``DATA/flat`` clustered by ``placer.cluster`` on the floorplan stated there). The controller
@@ -79,7 +80,7 @@ def controller_id(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
-def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str) -> dict:
+def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str | None) -> dict:
     """One run in this (fresh, single-threaded) process; returns its row."""
     import torch
 
@@ -248,13 +249,15 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "runs.jsonl"
-    controller = args.controller or str(bundled_controller())
-    steered_by = controller_id(controller)
+    # Each steered arm's controller: the one given, else the bundled one of its start.
+    starts = {arm: "analytic" if arm.startswith("analytic") else "greedy" for arm in STEERED}
+    controllers = {arm: args.controller or str(bundled_controller(start)) for arm, start in starts.items()}
+    steered_by = {arm: controller_id(path) for arm, path in controllers.items()}
     rows = [r for r in done_rows(path) if r["seconds"] == args.seconds]
-    other = [r for r in rows if r["arm"] in STEERED and r.get("controller") != steered_by]
+    other = [r for r in rows if r["arm"] in STEERED and r.get("controller") != steered_by[r["arm"]]]
     rows = [r for r in rows if r not in other]
     if other:
-        print(f"{len(other)} rows of another controller than {steered_by} set aside", flush=True)
+        print(f"{len(other)} rows of other controllers than {steered_by} set aside", flush=True)
     have = {(r["design"], r["arm"], r["seed"]) for r in rows}
     # Seed by seed, so a run stopped early has every design at the seeds done.
     todo = [(d, a, s) for s in range(args.seeds) for d in designs for a in arms if (d, a, s) not in have]
@@ -264,7 +267,7 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = "1"  # the workers inherit it
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(run_one, d, a, s, args.seconds, args.data, controller): (d, a, s)
+        futures = {pool.submit(run_one, d, a, s, args.seconds, args.data, controllers.get(a)): (d, a, s)
                    for d, a, s in todo}  # fmt: skip
         for future in as_completed(futures):
             row = future.result()

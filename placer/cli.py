@@ -689,9 +689,9 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument(
         "--moves", type=whole(1), help="annealing budget in moves (sa, rl; analytic's polish; repeatable with --seed)"
     )
-    placing.add_argument(
-        "--controller", type=saved_model, help="rl: annealing controller (default: the bundled one; train.py anneal)"
-    )
+    placing.add_argument("--controller", type=saved_model,
+                         help="rl: annealing controller (default: the bundled one of the start; "
+                         "train.py anneal)")  # fmt: skip
     placing.add_argument("--start", choices=STARTS,
                          help="rl with --budget or --moves: where learned annealing starts (default: analytic, the "
                          "analytic flow's placement before its polish; policy: the policy's placement)")  # fmt: skip

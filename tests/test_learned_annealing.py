@@ -262,6 +262,22 @@ def test_learned_place_from_the_analytic_start_steers_the_flows_polish(small):
         learned_place(design, bundled_checkpoint(), moves=4000)
 
 
+def test_each_start_plays_the_bundled_controller_trained_from_it(small, monkeypatch):
+    from placer.agent import annealing
+
+    greedy, analytic = bundled_controller("greedy"), bundled_controller("analytic")
+    assert greedy != analytic and greedy.read_bytes() != analytic.read_bytes()
+    with pytest.raises(ValueError, match="unknown start"):
+        bundled_controller("policy")
+    asked = []
+    real = annealing.bundled_controller
+    monkeypatch.setattr(annealing, "bundled_controller", lambda start="greedy": asked.append(start) or real(start))
+    design, _, _ = small
+    learned_place(design, moves=600, seed=1)
+    learned_place(design, moves=600, seed=1, start="policy", samples=1)
+    assert asked == ["analytic", "greedy"]
+
+
 def test_train_py_anneal_end_to_end_and_a_bad_design_name_in_one_line(tmp_path):
     command = [sys.executable, "train.py", "anneal", "--designs", "synthetic:3", "--timesteps", "8", "--n-steps", "8",
                "--envs", "1", "--moves-per-node", "1", "2", "--device", "cpu", "--no-progress", "--start", "analytic",

@@ -42,7 +42,8 @@ from placer.agent.training import (
 from placer.baselines import AnnealResult, AnnealSettings, MoveMix, anneal
 from placer.cost import CostModel
 
-BUNDLED_CONTROLLER = "anneal_controller.zip"
+BUNDLED_CONTROLLERS = {"greedy": "anneal_controller.zip", "analytic": "anneal_controller_analytic.zip"}
+"""The shipped controller of each start (``envs.anneal_env.STARTS``), trained from it."""
 
 
 @dataclass(frozen=True)
@@ -166,13 +167,19 @@ def train_controller(
         return final
 
 
-def bundled_controller() -> Path:
-    """The pretrained annealing controller shipped in the package.
+def bundled_controller(start: str = "greedy") -> Path:
+    """The pretrained annealing controller shipped in the package for runs from ``start``.
+
+    ``"greedy"``: trained from greedy placements (it also steers annealing from the policy's
+    placement); ``"analytic"``: trained as the analytic flow's polish.
 
     Raises:
+        ValueError: An unknown start.
         FileNotFoundError: The package was built without it.
     """
-    return bundled_file(BUNDLED_CONTROLLER, "annealing controller", "anneal")
+    if start not in BUNDLED_CONTROLLERS:
+        raise ValueError(f"unknown start {start!r} (expected one of {', '.join(BUNDLED_CONTROLLERS)})")
+    return bundled_file(BUNDLED_CONTROLLERS[start], f"annealing controller ({start} start)", f"anneal --start {start}")
 
 
 class LearnedController:
@@ -222,9 +229,11 @@ def learned_anneal(
 
 
 def as_controller(
-    controller: Callable[[np.ndarray], MoveMix] | str | Path | None, settings: AnnealSettings | None = None
+    controller: Callable[[np.ndarray], MoveMix] | str | Path | None,
+    settings: AnnealSettings | None = None,
+    start: str = "greedy",
 ) -> Callable[[np.ndarray], MoveMix]:
-    """``controller`` itself when it is a callable, else the saved one it names (the bundled one for ``None``)."""
+    """``controller`` when it is a callable, else the saved one it names (``None``: the bundled one of ``start``)."""
     if controller is None or isinstance(controller, str | Path):
-        return LearnedController(controller or bundled_controller(), settings)
+        return LearnedController(controller or bundled_controller(start), settings)
     return controller

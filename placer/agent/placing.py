@@ -339,7 +339,11 @@ def learned_place(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> PlaceResult:
-    """Learned annealing: annealing steered by ``controller`` (the bundled one by default) from a good start.
+    """Learned annealing: annealing steered by ``controller`` from a good start.
+
+    ``controller`` is a saved controller, or by default the bundled one of the start
+    (:func:`placer.agent.annealing.bundled_controller`: the analytic one for ``"analytic"``,
+    the greedy one for ``"policy"``).
 
     ``start="analytic"``: the analytic flow's start (:func:`placer.baselines.mixed_size.mixed_size_place`:
     hard and soft macros placed analytically, the hard macros legalised, the soft macros placed
@@ -368,7 +372,7 @@ def learned_place(
             raise ValueError("a checkpoint and fine-tuning are the policy's, which the analytic start does not play")
         result = place(design, "analytic", seconds=seconds, moves=moves, seed=seed, weights=weights,
                        fd_schedule=fd_schedule, progress=_stage(progress, "polish"),
-                       controller=as_controller(controller), clock=clock)  # fmt: skip
+                       controller=as_controller(controller, start="analytic"), clock=clock)  # fmt: skip
         return dataclasses.replace(result, method="analytic+learned-sa")
     started = clock()
     tuning = {}
