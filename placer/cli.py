@@ -308,7 +308,7 @@ def _place(args: argparse.Namespace) -> int:
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
     args.checkpoint = _policy_file(args)
-    learned = args.method == "rl" and (args.budget is not None or args.moves is not None)
+    learned = _learned(args)
     if args.controller is not None and not learned:
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     if args.start is not None and not learned:
@@ -351,6 +351,11 @@ def _place(args: argparse.Namespace) -> int:
     return 0
 
 
+def _learned(args: argparse.Namespace) -> bool:
+    """Whether ``placer place`` runs learned annealing: ``--method rl`` with a budget."""
+    return args.method == "rl" and (args.budget is not None or args.moves is not None)
+
+
 def _time_left(args: argparse.Namespace, started: float) -> float | None:
     """What is left of ``--budget`` since ``started``: a reserve for writing comes off it too."""
     if args.budget is None:
@@ -369,7 +374,7 @@ def _placed(args: argparse.Namespace, design: Design, budget: float | None, prog
 
         torch.set_num_threads(args.threads or policy_threads(design))
     try:
-        if args.method == "rl" and (args.budget is not None or args.moves is not None):
+        if _learned(args):
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
 
             result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,
@@ -446,10 +451,10 @@ def _place_many(args: argparse.Namespace, out: Path) -> int:
     else:
         finished = ((k, _place_task(*task)) for k, task in enumerate(tasks))
     summaries: list[dict[str, object] | None] = [None] * len(designs)
-    failed = []
+    failed = 0
     for k, result in finished:
         if isinstance(result, str):
-            failed.append(f"{names[k]}: {result}")
+            failed += 1
             print(f"placer: error: {names[k]}: {result}", file=sys.stderr, flush=True)
             continue
         summaries[k] = _write_placed(out / names[k], designs[k], result, args)
