@@ -10,7 +10,7 @@ a generated design of 400 hard macros and 1,000 clusters on a 128 x 128 grid. Fo
 the grid ``placer.gridding`` chose, its waste (across, up) and free cells, the time to choose it;
 whether random, greedy and annealing (2,000 moves) place every macro legally (overlap 0, no
 back-off to packing), and so do the policy's placements; the zero-shot policy's wall time with 1
-episode and with 8 (torch on one thread, as measured here); and, with
+episode and with 8 (on the runtime and threads ``placer place`` chooses); and, with
 ``--budget S``, the wall time of ``--method rl --budget S`` (policy, then learned annealing) run
 in this process (target: within 10 % of S). Writes ``OUT/results.md``.
 """

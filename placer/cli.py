@@ -274,7 +274,7 @@ def _check_output(path: str, *, folder: bool = False) -> Path:
 
 
 def _policy_file(args: argparse.Namespace) -> str | None:
-    """The policy that ``--checkpoint`` and ``--runtime`` ask for (``None``: the bundled torch one).
+    """The policy that ``--checkpoint`` and ``--runtime`` ask for (``None``: the bundled one ``policy_place`` picks).
 
     Raises:
         CommandError: The two do not go together, or with ``--finetune-steps``.
@@ -288,10 +288,10 @@ def _policy_file(args: argparse.Namespace) -> str | None:
                            "then --checkpoint policy.onnx")  # fmt: skip
     if (runtime == "onnx" or exported) and args.finetune_steps:
         raise CommandError("--finetune-steps trains the torch policy: give a .zip checkpoint, not an ONNX runtime")
-    if runtime == "onnx" and given is None:
-        from placer.agent.placing import bundled_network
+    if runtime is not None and given is None:
+        from placer.agent.placing import bundled_checkpoint, bundled_network
 
-        return str(bundled_network())
+        return str(bundled_network() if runtime == "onnx" else bundled_checkpoint())
     return given
 
 
@@ -307,7 +307,6 @@ def _place(args: argparse.Namespace) -> int:
         given = [flag for flag, value in rl_only if value]
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
-    args.checkpoint = _policy_file(args)
     learned = _learned(args)
     if args.controller is not None and not learned:
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
@@ -321,6 +320,7 @@ def _place(args: argparse.Namespace) -> int:
         if given:
             raise CommandError(f"{', '.join(given)} plays the policy: learned annealing starts from it with "
                                "--start policy (the default, --start analytic, plays no policy)")  # fmt: skip
+    args.checkpoint = _policy_file(args)
     if len(args.design) > 1 or args.ray is not None:
         return _place_many(args, out)
     design = _load(args, args.design[0])
@@ -683,8 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument(
         "--runtime",
         choices=("torch", "onnx"),
-        help="rl: where the policy's network runs (default: torch, or onnx for an .onnx checkpoint); onnx without "
-        "--checkpoint plays the bundled policy's exported network",
+        help="rl: where the policy's network runs (default: onnx for the bundled policy's zero-shot placement and "
+        "for an .onnx checkpoint, torch for a .zip or with --finetune-steps); torch without --checkpoint plays the "
+        "bundled .zip",
     )
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")

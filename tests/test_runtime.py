@@ -85,10 +85,13 @@ def test_the_bundled_network_is_the_bundled_policy_exported(exported):
 
 def test_zero_shot_on_onnx_runtime_places_as_torch_does(exported):
     design = generate(SyntheticSpec(hard_macros=20, soft_macros=40, seed=5))
-    torch_result = policy_place(design, samples=4, seed=1)
+    torch_result = policy_place(design, bundled_checkpoint(), samples=4, seed=1)
     onnx_result = policy_place(design, exported, samples=4, seed=1)
     assert onnx_result.report.proxy_cost == pytest.approx(torch_result.report.proxy_cost, abs=1e-12)
     assert np.array_equal(onnx_result.placement.x, torch_result.placement.x)
+    default = policy_place(design, samples=4, seed=1)  # zero-shot plays the bundled export
+    assert default.details["inference"] == "onnxruntime"
+    assert np.array_equal(default.placement.x, onnx_result.placement.x)
     with pytest.raises(ValueError, match="fine-tuning trains a policy saved by train.py"):
         policy_place(design, exported, finetune_steps=8)
 
@@ -96,10 +99,13 @@ def test_zero_shot_on_onnx_runtime_places_as_torch_does(exported):
 def test_placer_place_runtime_onnx_and_what_it_refuses(exported, tmp_path, capsys):
     assert placer_main(["place", "sample_clustered", "--runtime", "onnx", "-o", str(tmp_path / "a"), "--json"]) == 0
     on_onnx = json.loads(capsys.readouterr().out)
-    assert placer_main(["place", "sample_clustered", "-o", str(tmp_path / "b"), "--json"]) == 0
+    assert placer_main(["place", "sample_clustered", "--runtime", "torch", "-o", str(tmp_path / "b"), "--json"]) == 0
     on_torch = json.loads(capsys.readouterr().out)
+    assert placer_main(["place", "sample_clustered", "-o", str(tmp_path / "d"), "--json"]) == 0
+    by_default = json.loads(capsys.readouterr().out)
     assert on_onnx["proxy_cost"] == pytest.approx(on_torch["proxy_cost"], abs=1e-12)
-    assert (on_onnx["inference"], on_torch["inference"]) == ("onnxruntime", "torch")
+    inference = (on_onnx["inference"], on_torch["inference"], by_default["inference"])
+    assert inference == ("onnxruntime", "torch", "onnxruntime")
     bogus = tmp_path / "bogus.onnx"
     bogus.write_text("not a model")
     refused = [
