@@ -224,6 +224,26 @@ def test_the_cost_weights_and_the_loaded_design_reach_every_environment(tmp_path
     assert code == 2 and str(missing) in err and "\n" not in err and not (tmp_path / "ft").exists()
 
 
+def test_train_py_finetunes_each_of_several_designs_into_its_own_folder(tmp_path, capsys):
+    common = ["finetune", "--from", str(placing.bundled_checkpoint()), "--timesteps", "8", "--n-steps", "8",
+              "--batch-size", "8", "--epochs", "1", "--envs", "1", "--max-grid", "32", "--fd", "circuit_training",
+              "--device", "cpu", "--out", str(tmp_path / "ft")]  # fmt: skip
+    for refused, why in ((["synthetic:3@16", "toy_macro_stdcell", "--plc", "x.plc"], "--plc names one design"),
+                         (["synthetic:3@16", "nosuch"], "nosuch"),
+                         (["toy_macro_stdcell", "toy_macro_stdcell"], "two designs are named")):  # fmt: skip
+        assert train_cli.main([*common, "--design", *refused]) == 2
+        err = capsys.readouterr().err.strip()
+        assert why in err and "\n" not in err and not (tmp_path / "ft").exists(), refused
+    assert train_cli.main([*common, "--design", "synthetic:3@16", "toy_macro_stdcell", "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[1]["designs"] == ["toy_macro_stdcell"]  # in the order given
+    folders = sorted(Path(r["final"]).parent for r in records)
+    assert sorted((tmp_path / "ft").iterdir()) == folders and len(set(folders)) == 2
+    for record in records:  # each in its own run folder, from the same checkpoint
+        assert Path(record["final"]).exists() and record["steps"] == 8
+        assert record["start_from"].endswith("pretrained.zip")
+
+
 @pytest.mark.slow
 def test_train_cli_pretrains_with_worker_processes_then_finetunes(tmp_path):
     pre, tuned = tmp_path / "pre", tmp_path / "ft"

@@ -98,3 +98,24 @@ def test_placer_places_several_designs_as_ray_tasks_as_it_does_one_after_another
         written = [(tmp_path / side / result["design"] / "placement.plc").read_text() for side in ("here", "there")]
         body = [[line for line in text.splitlines() if not line.startswith("#")] for text in written]
         assert body[0] == body[1] and len(body[0]) > 3
+
+
+def test_train_py_finetunes_several_designs_as_ray_tasks_as_it_does_one_after_another(tmp_path, capsys):
+    from placer.agent.cli import main
+    from placer.agent.placing import bundled_checkpoint
+
+    common = ["finetune", "--from", str(bundled_checkpoint()), "--design", "toy_macro_stdcell", "macro_tiles_10x10",
+              "--timesteps", "16", "--n-steps", "8", "--batch-size", "8", "--epochs", "1", "--envs", "1",
+              "--max-grid", "32", "--fd", "circuit_training", "--device", "cpu", "--json"]  # fmt: skip
+    assert main([*common, "--out", str(tmp_path / "here")]) == 0
+    here = json.loads(capsys.readouterr().out)
+    assert main([*common, "--ray", "--out", str(tmp_path / "there")]) == 0  # joins this module's local Ray
+    there = json.loads(capsys.readouterr().out)
+    names = [["toy_macro_stdcell"], ["macro_tiles_10x10"]]
+    assert [r["designs"] for r in there] == [r["designs"] for r in here] == names
+    for record in there:
+        name = record["designs"][0]
+        assert record["final"] == str(tmp_path / "there" / name / "final.zip") and record["steps"] == 16
+        first, second = (SavedPolicy.of(tmp_path / side / name / "final.zip").weights for side in ("here", "there"))
+        for key in first:
+            np.testing.assert_allclose(first[key].numpy(), second[key].numpy(), rtol=1e-5, atol=1e-6)

@@ -1,7 +1,8 @@
-"""The ``train.py`` command line: ``pretrain`` across designs, ``finetune`` on one.
+"""The ``train.py`` command line: ``pretrain`` across designs, ``finetune`` on each of some.
 
     python train.py pretrain --designs ariane133 synthetic:0-63 --timesteps 200000 --out runs/pre
     python train.py finetune --from runs/pre/final.zip --design ariane133 --timesteps 20000 --out runs/ft
+    python train.py finetune --from ... --design ariane133 mydesign.pb.txt --out runs/ft [--ray [ADDRESS]]
     python train.py finetune ... --timesteps 1000000 --minutes 30     # a wall-clock budget
     python train.py pretrain ... --out runs/pre --resume      # continue from the newest checkpoint
     python train.py imitate --designs synthetic:0-239 --anneal-seconds 4 --epochs 12 --out runs/bc
@@ -12,6 +13,12 @@
 ``imitate`` clones demonstrations (the better of greedy and annealing per design, replayed
 in the env; see :mod:`placer.agent.imitation`) into ``RUN_DIR/final.zip``; the
 demonstrations are kept in ``RUN_DIR/demos`` and both stages resume.
+
+``finetune`` with several designs fine-tunes each from the same checkpoint into
+``RUN_DIR/<design name>/``: one after another, or with ``--ray`` each as a Ray task holding
+``--envs`` CPUs (its environments in processes of the node that runs it; on a cluster,
+``RUN_DIR`` must be on storage every node sees). A design that fails prints its one line and
+the others go on (exit status 2).
 
 ``anneal`` trains the controller of learned annealing (:mod:`placer.agent.annealing`): a PPO
 policy that sets annealing's move mix, temperature and ranges block by block.
@@ -40,10 +47,10 @@ import torch as th
 
 from envs.anneal_env import STARTS as ANNEAL_STARTS
 from envs.placement_env import REWARDS, load_design
-from netlists import synthetic
+from netlists import Design, synthetic
 from netlists.loader import DEFAULT
 from placer.agent.annealing import ControllerSettings, train_controller
-from placer.agent.distributed import LOCAL, ray_available
+from placer.agent.distributed import LOCAL, as_tasks, ray_available
 from placer.agent.imitation import clone, collect
 from placer.agent.runtime import SUFFIX, export_onnx
 from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
@@ -92,10 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument(
         "--from", dest="start_from", type=saved_model, metavar="CHECKPOINT", help="start from these weights"
     )
-    finetune = commands.add_parser("finetune", help="continue training a policy on one design")
+    finetune = commands.add_parser("finetune", help="continue training a policy on a design (each of several)")
     finetune.add_argument("--from", dest="start_from", type=saved_model, required=True, metavar="CHECKPOINT")
-    finetune.add_argument("--design", required=True, help="name, path or synthetic:N")
-    finetune.add_argument("--plc", help="placement file giving the design's floorplan (default: its own)")
+    finetune.add_argument("--design", nargs="+", required=True,
+                          help="name, path or synthetic:N; several: each into RUN_DIR/<design name>/")  # fmt: skip
+    finetune.add_argument("--plc", help="placement file giving the design's floorplan (default: its own; one design)")
     imitate = commands.add_parser("imitate", help="clone greedy / annealing demonstrations into a policy")
     imitate.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
     imitate.add_argument("--anneal-seconds", type=POSITIVE, default=4.0, help="annealing budget per design")
@@ -180,8 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_ray_option(command: argparse.ArgumentParser) -> None:
     command.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
-                         help="collect rollouts on Ray actors: on the cluster at ADDRESS (ray start --head prints it), "
-                         "or with no ADDRESS on a Ray started here; needs the ray extra")  # fmt: skip
+                         help="collect rollouts on Ray actors (finetune with several designs: each fine-tune a Ray "
+                         "task): on the cluster at ADDRESS (ray start --head prints it), or with no ADDRESS on a Ray "
+                         "started here; needs the ray extra")  # fmt: skip
 
 
 def _ray(args: argparse.Namespace) -> str | None:
@@ -213,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.no_progress = args.no_progress or args.json  # stdout carries the one JSON object
     try:
+        if args.command == "finetune" and len(args.design) > 1:
+            return _finetune_each(args)
         final = _run(args)
     except (ValueError, OSError) as error:
         print(f"train.py: error: {error}", file=sys.stderr)
@@ -238,10 +249,27 @@ def _run(args: argparse.Namespace) -> Path:
         th.set_num_threads(1)  # a small MLP: one thread per process, the cores go to the annealing workers
         return _anneal(args)
     imitating = args.command == "imitate"
+    settings = _train_settings(args)
+    if imitating:
+        return _imitate(args, settings)
+    settings = dataclasses.replace(settings, ray=_ray(args))
+    if args.command == "pretrain":
+        designs = expand(args.designs, settings.max_grid)
+    else:  # the design as loaded here, with --plc's floorplan, travels to the workers
+        designs = [load_design(synthetic.capped(args.design[0], settings.max_grid), args.plc or DEFAULT)]
+    return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
+                 progress_bar=not args.no_progress,
+                 seconds=None if args.minutes is None else 60 * args.minutes,
+                 log=None if args.no_progress else _to_stderr)  # fmt: skip
+
+
+def _train_settings(args: argparse.Namespace) -> TrainSettings:
+    """The settings ``pretrain``, ``finetune`` and ``imitate`` train with (Ray's address not set)."""
+    imitating = args.command == "imitate"
     defaults = TrainSettings()
     if args.command == "finetune":
         defaults = TrainSettings(**FINETUNE_DEFAULTS)
-    settings = TrainSettings(
+    return TrainSettings(
         n_envs=args.envs, max_grid=args.max_grid, reward=_given(args.reward, defaults.reward), fd_schedule=args.fd,
         soft_start=args.soft_start,
         seed=args.seed,
@@ -251,17 +279,55 @@ def _run(args: argparse.Namespace) -> Path:
         **({} if imitating else dict(ent_coef=_given(args.ent_coef, defaults.ent_coef), n_steps=args.n_steps,
                                      n_epochs=args.epochs, checkpoint_every=args.checkpoint_every)),
     )  # fmt: skip
-    if imitating:
-        return _imitate(args, settings)
-    settings = dataclasses.replace(settings, ray=_ray(args))
-    if args.command == "pretrain":
-        designs = expand(args.designs, settings.max_grid)
-    else:  # the design as loaded here, with --plc's floorplan, travels to the workers
-        designs = [load_design(synthetic.capped(args.design, settings.max_grid), args.plc or DEFAULT)]
-    return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
-                 progress_bar=not args.no_progress,
-                 seconds=None if args.minutes is None else 60 * args.minutes,
-                 log=None if args.no_progress else _to_stderr)  # fmt: skip
+
+
+def finetune_task(design: Design, run: str, settings: TrainSettings, args: argparse.Namespace) -> dict | str:
+    """One design of ``train.py finetune``'s several, where it runs (a Ray task or this process).
+
+    Returns the run's ``run.json`` record with ``final`` (the model written), or the design's
+    one-line error.
+    """
+    try:
+        final = train([design], args.timesteps, run, settings, start_from=args.start_from, resume=args.resume,
+                      progress_bar=False, seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
+    except (ValueError, OSError) as error:
+        return str(error)
+    return {"final": str(final), **json.loads((Path(run) / "run.json").read_text())}
+
+
+def _finetune_each(args: argparse.Namespace) -> int:
+    """``finetune`` with several designs: each into ``RUN_DIR/<design name>/``, in turn or as Ray tasks."""
+    if args.plc is not None:
+        raise ValueError("--plc names one design's placement file: give several designs without it (each finds "
+                         "its own)")  # fmt: skip
+    address = _ray(args)
+    settings = _train_settings(args)  # each fine-tune's environments are processes where it runs
+    designs = [load_design(synthetic.capped(name, settings.max_grid)) for name in args.design]
+    names = [design.netlist.name for design in designs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"two designs are named {twice[0]}: each goes to RUN_DIR/<design name>/")
+    calls = [(design, str(Path(args.out) / name), settings, args) for design, name in zip(designs, names, strict=True)]
+    if address is not None:
+        finished = as_tasks(finetune_task, calls, address, cpus=settings.n_envs)
+    else:
+        finished = ((k, finetune_task(*call)) for k, call in enumerate(calls))
+    records: list[dict | None] = [None] * len(calls)
+    for k, result in finished:
+        if isinstance(result, str):
+            print(f"train.py: error: {result}", file=sys.stderr, flush=True)  # it names the design
+            continue
+        records[k] = result
+        if not args.no_progress:
+            print(f"{names[k]}: {result['steps']} steps in {result['wall_s']:.1f} s, wrote {result['final']}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+    done = [record for record in records if record is not None]
+    if args.json:
+        print(json.dumps(done, allow_nan=False))
+    else:
+        for record in done:
+            print(f"wrote {record['final']}")
+    return 2 if len(done) < len(calls) else 0
 
 
 def _to_stderr(line: str) -> None:

@@ -50,8 +50,10 @@ def connect(address: str = LOCAL, num_cpus: int | None = None) -> None:
              log_to_driver=False, configure_logging=False)  # fmt: skip
 
 
-def as_tasks(function: Callable, calls: Sequence[tuple], address: str = LOCAL) -> Iterator[tuple[int, Any]]:
-    """``function(*call)`` for every call as a Ray task of one CPU; yields ``(index of the call, result)`` as each ends.
+def as_tasks(
+    function: Callable, calls: Sequence[tuple], address: str = LOCAL, cpus: int = 1
+) -> Iterator[tuple[int, Any]]:
+    """``function(*call)``, each call a Ray task of ``cpus`` CPUs; yields ``(call's index, result)`` as each ends.
 
     ``function`` must be importable where the tasks run (a module-level function of this
     package); its arguments and result travel pickled.
@@ -62,7 +64,7 @@ def as_tasks(function: Callable, calls: Sequence[tuple], address: str = LOCAL) -
     connect(address)
     import ray
 
-    remote = ray.remote(num_cpus=1)(function)
+    remote = ray.remote(num_cpus=cpus)(function)
     pending = {remote.remote(*call): index for index, call in enumerate(calls)}
     while pending:
         (ready,), _ = ray.wait(list(pending), num_returns=1)
