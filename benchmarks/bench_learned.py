@@ -1,7 +1,7 @@
 """Learned annealing against annealing at equal CPU time, on real and generated designs.
 
     python benchmarks/bench_learned.py [--designs ariane133,ariane133_ng45,...] [--seconds 60]
-        [--seeds 5] [--arms sa,learned,prior] [--jobs 2] [--controller PATH]
+        [--seeds 5] [--arms sa,learned,prior] [--jobs 2 | --ray [ADDRESS]] [--controller PATH]
         [--out benchmarks/results/learned] [--data ../shared/data] [--report]
 
 Every run is ``placer.baselines.place(design, method, seconds=S, seed=k)`` on the CPU-time
@@ -35,7 +35,10 @@ A row of a steered arm records its controller (the first 12 hex digits of the fi
 rows of another controller than the one asked for are set aside, not reused or printed.
 
 Rows are appended to ``OUT/runs.jsonl`` as runs finish, so a stopped benchmark resumes, and
-``--jobs`` runs go at once, one process (one core) each. Printed and written to
+``--jobs`` runs go at once, one process (one core) each; with ``--ray [ADDRESS]`` every run
+is a Ray task of one CPU instead, on the cluster at ADDRESS or a Ray started here (the ``ray``
+extra), as many at once as it has CPUs, the rows gathered here. A Ray worker's own threads
+count on its process-time clock, so its runs get a little less search than a process's. Printed and written to
 ``OUT/results-<S>s.md``: per design the mean +- sd of each arm, the paired difference of
 learned against sa in percent, wins over seeds, and the CPU time learned annealing needed to
 reach sa's mean final cost; learned against the best non-RL arm of the design (the lowest mean
@@ -55,6 +58,7 @@ import multiprocessing
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -62,6 +66,7 @@ from bench_baselines import load_design
 
 from placer.agent.annealing import bundled_controller
 from placer.agent.cli import expand
+from placer.agent.distributed import LOCAL, as_tasks
 
 ARMS = ("sa", "learned", "prior", "sa-soft80", "analytic", "analytic-cold", "analytic-learned")
 NON_RL = ("sa", "analytic", "analytic-cold")
@@ -146,6 +151,8 @@ def reach_time(row: dict, target: float) -> float | None:
 def band_rates(row: dict) -> list[float]:
     """Decrease of the current cost per CPU-second in each third of the run."""
     history, rates = row["history"], []
+    if not history:  # the analytic stages took the whole budget: no polish
+        return [math.nan] * BANDS
     end = history[-1][0]
     for b in range(BANDS):
         lo, hi = end * b / BANDS, end * (b + 1) / BANDS
@@ -225,9 +232,19 @@ def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float,
     for arm in arms:
         rates = [band_rates(r) for r in rows if r["arm"] == arm and r["design"] in every]
         if rates:
-            means = [statistics.mean(v for v in col if not math.isnan(v)) for col in zip(*rates, strict=True)]
-            lines.append(f"| {arm} | " + " | ".join(f"{v:.2e}" for v in means) + " |")
+            kept = [[v for v in col if not math.isnan(v)] for col in zip(*rates, strict=True)]
+            means = [f"{statistics.mean(col):.2e}" if col else "-" for col in kept]  # "-": no run reached the band
+            lines.append(f"| {arm} | " + " | ".join(means) + " |")
     return "\n".join(lines)
+
+
+def in_processes(calls: list[tuple], jobs: int) -> Iterator[dict]:
+    """``run_one(*call)`` for every call, ``jobs`` fresh single-threaded processes at once; rows as they end."""
+    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = "1"  # the workers inherit it
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
+        for future in as_completed([pool.submit(run_one, *call) for call in calls]):
+            yield future.result()
 
 
 def main() -> None:
@@ -237,6 +254,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--arms", default=",".join(ARMS), help="arms to run and print (a missing run prints -)")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (one core each)")
+    parser.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
+                        help="each run a Ray task of one CPU: on the cluster at ADDRESS, or a local Ray")  # fmt: skip
     parser.add_argument("--controller", help="a controller saved by train.py anneal (default: the bundled one)")
     parser.add_argument("--out", default="benchmarks/results/learned")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -263,22 +282,22 @@ def main() -> None:
     todo = [(d, a, s) for s in range(args.seeds) for d in designs for a in arms if (d, a, s) not in have]
     if args.report:
         todo = []
-    print(f"{len(todo)} runs to go ({len(have)} done), {args.jobs} at once", flush=True)
-    os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = "1"  # the workers inherit it
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(args.jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(run_one, d, a, s, args.seconds, args.data, controllers.get(a)): (d, a, s)
-                   for d, a, s in todo}  # fmt: skip
-        for future in as_completed(futures):
-            row = future.result()
-            with path.open("a") as handle:  # one line per finished run: a crash loses at most the runs under way
-                handle.write(json.dumps(row) + "\n")
-            rows.append(row)
-            if "error" in row:
-                print(f"{row['design']}: {row['error']}", flush=True)
-            else:
-                print(f"{row['design']} {row['arm']} seed {row['seed']}: {row['proxy_cost']:.4f} "
-                      f"({row['moves']:,} moves)", flush=True)  # fmt: skip
+    at_once = "each a Ray task" if args.ray is not None else f"{args.jobs} at once"
+    print(f"{len(todo)} runs to go ({len(have)} done), {at_once}", flush=True)
+    calls = [(d, a, s, args.seconds, args.data, controllers.get(a)) for d, a, s in todo]
+    if args.ray is not None and calls:
+        finished = (row for _, row in as_tasks(run_one, calls, args.ray))
+    else:
+        finished = in_processes(calls, args.jobs)
+    for row in finished:
+        with path.open("a") as handle:  # one line per finished run: a crash loses at most the runs under way
+            handle.write(json.dumps(row) + "\n")
+        rows.append(row)
+        if "error" in row:
+            print(f"{row['design']}: {row['error']}", flush=True)
+        else:
+            print(f"{row['design']} {row['arm']} seed {row['seed']}: {row['proxy_cost']:.4f} "
+                  f"({row['moves']:,} moves)", flush=True)  # fmt: skip
     # One table per RL arm asked for: each against annealing and against the best non-RL arm.
     compared = [rl for rl in RL if rl in arms] or ["learned"]
     text = "\n\n".join(table(rows, designs, arms, args.seconds, rl) for rl in compared)
