@@ -46,8 +46,9 @@ from envs.observation import ObservationBuilder
 from netlists import Design, Floorplan, Netlist, Placement, synthetic
 from netlists.loader import DEFAULT
 from netlists.plc import write_plc
+from placer.baselines.soft_stage import SoftStage, finish_soft_macros
 from placer.cost import CostModel, CostReport, CostWeights
-from placer.fd import SCHEDULES, FDSchedule, place_soft_macros
+from placer.fd import SCHEDULES, FDSchedule
 from placer.gridding import gridded
 from placer.legality import PackingError
 from placer.raster import layout_image
@@ -125,11 +126,13 @@ class MacroPlacementEnv(gym.Env):
         spacing: Clearance (µm) between hard macros (Circuit Training uses 0.1).
         render_mode: ``"rgb_array"``, ``"human"`` or ``None``.
         render_size: Pixels along the longer canvas side of rendered frames.
-        soft_start: Where soft macros start: ``"file"`` (where the placement file puts them;
-            those it leaves unplaced are placed once, by force-directed placement around the
-            fixed macros, when the env is built) or ``"fd"`` (all of them by that placement,
-            the file's soft-macro positions unread: observations carry no reference answer).
-            ``"file"`` is the default because the bundled policy was trained with it.
+        soft_start: Where soft macros start: ``"fd"`` (the default: all of them placed once, by
+            force-directed placement around the fixed macros and ports, when the env is built;
+            the file's soft-macro positions unread, so observations carry no reference answer)
+            or ``"file"`` (where the placement file puts them; those it leaves unplaced by FD).
+        soft_moves: After FD, nudge the soft macros this many times by annealing on the exact
+            cost (:func:`placer.baselines.soft_stage.finish_soft_macros`, the best placement
+            visited kept); 0 for FD alone. Needs an ``fd_schedule``.
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 8}
@@ -150,7 +153,8 @@ class MacroPlacementEnv(gym.Env):
         spacing: float = 0.0,
         render_mode: str | None = None,
         render_size: int = 512,
-        soft_start: str = "file",
+        soft_start: str = "fd",
+        soft_moves: int = 0,
     ) -> None:
         if reward not in REWARDS:
             raise ValueError(f"unknown reward {reward!r} (expected one of {', '.join(REWARDS)})")
@@ -161,6 +165,9 @@ class MacroPlacementEnv(gym.Env):
         self.design = load_design(netlist, plc, floorplan, max_grid)
         self.reward_mode, self.orientation_mode, self.order = reward, orientation, order
         self.fd_schedule = _fd_schedule(fd_schedule)
+        if soft_moves and self.fd_schedule is None:
+            raise ValueError("soft_moves needs an fd_schedule: the soft-macro stage starts with FD")
+        self.soft_stage = SoftStage(moves=soft_moves)
         self.weights = weights or CostWeights()
         self.infeasible_penalty = float(infeasible_penalty)
         self.spacing = spacing
@@ -304,11 +311,15 @@ class MacroPlacementEnv(gym.Env):
             flip_to_best(placer.cost, placer.order)
         placement = placer.placement()
         started = time.perf_counter()
-        if self.fd_schedule is not None:
-            placement = place_soft_macros(self.design.netlist, placement, self.design.floorplan, self.fd_schedule)
+        if self.fd_schedule is None:
+            report = self.model.evaluate(placement, self.weights)
+        else:
+            seed = int(self.np_random.integers(2**31 - 1)) if self.soft_stage.moves else 0
+            finished = finish_soft_macros(self.model, placement, self.soft_stage, seed=seed, weights=self.weights,
+                                          fd_schedule=self.fd_schedule)  # fmt: skip
+            placement, report = finished.placement, finished.report
         soft_macro_s = time.perf_counter() - started
-        self._final = placement
-        self._report = self.model.evaluate(placement, self.weights)
+        self._final, self._report = placement, report
         self._over = True
         self._refresh()
         # the placement travels with the info so training can keep its best episode (worker processes)

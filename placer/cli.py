@@ -33,11 +33,14 @@ from netlists.textio import atomic_folder
 from placer.agent.runtime import NetworkFileError, is_onnx
 from placer.analytic import AnalyticSettings, place_analytic
 from placer.arguments import OneLineParser, finite, saved_model, saved_policy, whole
-from placer.baselines import METHODS, STARTS, PackingError, PlaceResult, place, with_descent
+from placer.baselines import METHODS, STARTS, PackingError, PlaceResult, SoftStage, place, with_descent
+from placer.baselines.run import BUDGETED
+from placer.baselines.soft_stage import SOFT_MOVES
 from placer.cluster import ClusterSettings, cluster_netlist
 from placer.cost import CostModel, CostWeights, separate_congestion_grid
 from placer.fd import SCHEDULES, FDSchedule, movable_soft_macros, place_soft_macros
 from placer.gridding import GridChoice, gridded
+from placer.sequential import SOFT_STARTS
 
 
 class CommandError(Exception):
@@ -308,6 +311,10 @@ def _place(args: argparse.Namespace) -> int:
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
     learned = _learned(args)
+    if args.soft_moves is not None and (args.method in BUDGETED or learned):
+        raise CommandError("--soft-moves goes with random, greedy and rl zero-shot: annealing, learned annealing and "
+                           "the analytic flow move the soft macros on the exact cost themselves")  # fmt: skip
+    args.soft_moves = SOFT_MOVES if args.soft_moves is None else args.soft_moves
     if args.controller is not None and not learned:
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     if args.start is not None and not learned:
@@ -380,18 +387,21 @@ def _placed(args: argparse.Namespace, design: Design, budget: float | None, prog
             result = learned_place(design, args.checkpoint, seconds=budget, moves=args.moves,
                                    controller=args.controller, start=args.start, samples=args.samples,
                                    seed=args.seed, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
-                                   finetune_steps=args.finetune_steps, progress=progress)  # fmt: skip
+                                   finetune_steps=args.finetune_steps, progress=progress,
+                                   soft_start=args.soft_start)  # fmt: skip
         elif args.method == "rl":
             from placer.agent.placing import policy_place
 
             result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=SCHEDULES[args.fd](), finetune_steps=args.finetune_steps,
-                                  progress=progress)  # fmt: skip
+                                  progress=progress, soft_start=args.soft_start,
+                                  soft_moves=args.soft_moves)  # fmt: skip
         else:
             searching = "polish" if args.method == "analytic" else "annealing"
             return place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
                          descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
-                         progress=functools.partial(progress, searching))  # fmt: skip
+                         progress=functools.partial(progress, searching), soft_start=args.soft_start,
+                         soft_stage=SoftStage(args.soft_moves))  # fmt: skip
         if args.cd:
             result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         return result
@@ -710,6 +720,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")
+    placing.add_argument("--soft-moves", type=whole(0), metavar="N",
+                         help="random, greedy, rl zero-shot: the soft-macro stage's nudges on the exact cost after FD "
+                         f"(default {SOFT_MOVES:,}; 0: FD alone); annealing and the analytic flow move the soft "
+                         "macros themselves")  # fmt: skip
+    placing.add_argument("--soft-start", choices=SOFT_STARTS, default="fd",
+                         help="where soft macros start before the hard macros are placed: fd (the default: placed by "
+                         "FD, the file's soft-macro positions unread) or file (where the .plc puts them)")  # fmt: skip
     placing.add_argument("--weights", type=_weights_arg, default=CostWeights(), metavar="W,D,C",
                          help="weights of wirelength, density and congestion cost (default: 1,0.5,0.5)")  # fmt: skip
     placing.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",  # distributed.LOCAL: it loads torch

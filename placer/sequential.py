@@ -62,8 +62,8 @@ def placement_order(
     return ids
 
 
-SOFT_STARTS = ("file", "fd")
-"""Where the soft macros start (:func:`starting_placement`): the placement file's positions, or FD's alone."""
+SOFT_STARTS = ("fd", "file")
+"""Where the soft macros start (:func:`starting_placement`): FD's alone (the default), or the file's positions."""
 
 
 def check_soft_start(soft_start: str) -> None:
@@ -81,15 +81,16 @@ def starting_placement(
     floorplan: Floorplan,
     placement: Placement,
     schedule: FDSchedule | None = None,
-    soft_start: str = "file",
+    soft_start: str = "fd",
 ) -> Placement:
     """Where sequential placement starts: movable hard macros off the canvas, everything else placed.
 
-    Fixed nodes and ports stay where ``placement`` has them. With ``soft_start="file"`` so do
-    the placed soft macros, and those it leaves unplaced are put down by force-directed
-    placement (``schedule``, the electrostatic one by default) around the fixed macros; with
-    ``"fd"`` every movable soft macro is, from the canvas centre, so the start carries nothing
-    of the file's soft-macro positions (for a file written by another placer, its answer).
+    Fixed nodes and ports stay where ``placement`` has them. With ``soft_start="fd"`` (the
+    default) every movable soft macro is put down by force-directed placement (``schedule``, the
+    electrostatic one by default) from the canvas centre around the fixed macros and ports, so
+    the start carries nothing of the file's soft-macro positions (for a file written by another
+    placer, its answer); with ``"file"`` the placed soft macros stay where the file has them and
+    only those it leaves unplaced are put down by FD.
 
     Raises:
         ValueError: ``soft_start`` is not one of ``SOFT_STARTS``.

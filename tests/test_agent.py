@@ -380,9 +380,9 @@ def test_episodes_played_in_lockstep_match_one_played_alone_and_repeat(tiny_run,
         if terminated:
             break
     alone = env.report.proxy_cost
-    assert placing._play(design, final, 1, 5, None, "circuit_training")[1].proxy_cost == alone
-    batch = placing._play(design, final, 8, 5, None, "circuit_training")
-    again = placing._play(design, final, 8, 5, None, "circuit_training")
+    assert placing._play(design, final, 1, 5, {"fd_schedule": "circuit_training"})[1].proxy_cost == alone
+    batch = placing._play(design, final, 8, 5, {"fd_schedule": "circuit_training"})
+    again = placing._play(design, final, 8, 5, {"fd_schedule": "circuit_training"})
     assert batch[1].proxy_cost <= alone, "the most likely episode is one of the batch"
     assert batch[1].proxy_cost == again[1].proxy_cost and batch[0].equals(again[0]), "a seed repeats"
 

@@ -189,6 +189,23 @@ def test_place_analytic_prints_its_stages_and_writes_them_in_cost_json(tmp_path,
     assert written["stages"][-1]["proxy_cost"] == written["proxy_cost"] and written["overlap_area"] == 0.0
 
 
+def test_place_finishes_random_greedy_and_the_policy_with_the_soft_macro_stage(tmp_path, capsys):
+    costs = {}
+    for method, moves in (("greedy", "0"), ("greedy", "3000"), ("rl", "3000")):
+        out = tmp_path / f"{method}{moves}"
+        assert main(["place", "ariane133", "--method", method, "--soft-moves", moves, "-o", str(out), "--json"]) == 0
+        costs[method, moves] = result = json.loads(capsys.readouterr().out)
+        assert ("soft_stage_s" in result) == (moves != "0")
+    assert costs["greedy", "3000"]["proxy_cost"] < costs["greedy", "3000"]["fd_proxy_cost"]
+    assert costs["greedy", "3000"]["fd_proxy_cost"] == pytest.approx(costs["greedy", "0"]["proxy_cost"], abs=1e-12)
+    assert costs["rl", "3000"]["proxy_cost"] <= costs["rl", "3000"]["fd_proxy_cost"]
+    for method in (["sa", "--moves", "100"], ["analytic", "--moves", "100"], ["rl", "--moves", "100"]):
+        assert main(["place", "toy_macro_stdcell", "--method", *method, "--soft-moves", "10", "-o",
+                     str(tmp_path / "no")]) == 2  # fmt: skip
+        err = capsys.readouterr().err.strip()
+        assert "--soft-moves goes with random, greedy and rl zero-shot" in err and "\n" not in err
+
+
 def test_place_reports_a_canvas_too_full_in_one_line(tmp_path, capsys):
     # On Circuit Training's default 10 x 10 grid the macro's centre cannot sit where it would fit.
     assert main(["place", "ariane_one_hard", "--method", "greedy", "--grid", "10x10", "-o", str(tmp_path / "x")]) == 2

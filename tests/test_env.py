@@ -359,12 +359,13 @@ def clusters_shuffled(design: Design, seed: int) -> Design:
     return dataclasses.replace(design, placement=shuffled)
 
 
-def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_positions():
+def test_by_default_an_episode_sees_nothing_of_the_files_soft_macro_positions():
     design = netlists.load("ariane133")
     moved = clusters_shuffled(design, 0)
 
-    def first_steps(source: Design, soft_start: str) -> list[dict[str, np.ndarray]]:
-        env = MacroPlacementEnv(source, max_grid=32, fd_schedule=None, soft_start=soft_start)
+    def first_steps(source: Design, soft_start: str | None) -> list[dict[str, np.ndarray]]:
+        option = {} if soft_start is None else {"soft_start": soft_start}
+        env = MacroPlacementEnv(source, max_grid=32, fd_schedule=None, **option)
         seen = [env.reset(seed=0)[0]]
         for _ in range(4):
             seen.append(env.step(int(np.flatnonzero(env.action_masks())[0]))[0])
@@ -373,16 +374,17 @@ def test_with_soft_start_fd_an_episode_sees_nothing_of_the_files_soft_macro_posi
     def same(a: list[dict[str, np.ndarray]], b: list[dict[str, np.ndarray]]) -> bool:
         return all(np.array_equal(x[key], y[key]) for x, y in zip(a, b, strict=True) for key in x)
 
-    assert same(first_steps(design, "fd"), first_steps(moved, "fd"))
-    assert not same(first_steps(design, "file"), first_steps(moved, "file")), "the file's positions show by default"
+    assert same(first_steps(design, None), first_steps(moved, None))
+    assert same(first_steps(design, "fd"), first_steps(design, None)), "fd is the default"
+    assert not same(first_steps(design, "file"), first_steps(moved, "file")), "the option shows the file's positions"
     with pytest.raises(ValueError, match="unknown soft_start"):
         MacroPlacementEnv(design, max_grid=32, fd_schedule=None, soft_start="reference")
 
 
-def test_greedy_with_soft_start_fd_places_the_same_whatever_the_files_soft_macro_positions():
+def test_greedy_places_the_same_whatever_the_files_soft_macro_positions_unless_asked_to_start_there():
     design = netlists.load("ariane133")
     moved = clusters_shuffled(design, 1)
-    a, b = (place(d, "greedy", soft_start="fd") for d in (design, moved))
+    a, b = (place(d, "greedy") for d in (design, moved))
     assert np.array_equal(a.placement.x, b.placement.x) and a.report.proxy_cost == b.report.proxy_cost
-    c, d = (place(d, "greedy") for d in (design, moved))
-    assert c.report.proxy_cost != d.report.proxy_cost, "by default the file's soft-macro positions count"
+    c, d = (place(d, "greedy", soft_start="file") for d in (design, moved))
+    assert c.report.proxy_cost != d.report.proxy_cost, "with soft_start='file' the file's positions count"

@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="soft-macro FD schedule",
         )
         command.add_argument("--soft-start", choices=SOFT_STARTS, default=defaults.soft_start,
-                             help="where soft macros start each episode: the placement file's positions, or FD's "
-                             "alone (no reference answer in the observations)")  # fmt: skip
+                             help="where soft macros start each episode: FD's alone (the default: no reference "
+                             "answer in the observations), or the placement file's positions")  # fmt: skip
         command.add_argument("--lr", type=POSITIVE, help=f"Adam step size (default {defaults.learning_rate:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
         command.add_argument("--batch-size", type=whole(1), help=f"minibatch (default {defaults.batch_size}; "

@@ -30,7 +30,7 @@ from placer.agent.training import (
     bundled_file,
     train,
 )
-from placer.baselines import STARTS, PlaceResult, place
+from placer.baselines import STARTS, PlaceResult, SoftStage, finish_soft_macros, place
 from placer.cost import CostModel, CostWeights
 from placer.fd import FDSchedule
 
@@ -172,6 +172,8 @@ def policy_place(
     finetune_seconds: float | None = None,
     finetune_settings: TrainSettings | None = None,
     progress: Progress | None = None,
+    soft_start: str = "fd",
+    soft_moves: int = 0,
 ) -> PlaceResult:
     """Place with the policy: one greedy (most likely) episode and ``samples - 1`` sampled ones; the best wins.
 
@@ -197,6 +199,11 @@ def policy_place(
         progress: Called as ``progress(stage, fraction done, best proxy cost so far)`` while
             the episodes are played (stage ``"zero-shot"``, then ``"tuned policy"``) and while
             fine-tuning trains (``"fine-tuning"``).
+        soft_start: Where the episodes' soft macros start (``MacroPlacementEnv``'s ``soft_start``):
+            FD's alone (``"fd"``, the default) or the design's positions (``"file"``).
+        soft_moves: The soft-macro stage's nudges (:func:`placer.baselines.soft_stage.finish_soft_macros`)
+            on the best episode's placement: the episodes are ranked after FD, and the best is
+            finished by FD and then this many soft-macro nudges on the exact cost (0: FD alone).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -211,16 +218,17 @@ def policy_place(
     if tuning and is_onnx(checkpoint):
         raise ValueError(f"fine-tuning trains a policy saved by train.py (.zip), not the exported {checkpoint}")
     method = "rl+finetune" if tuning else "rl"
-    found = [_play(design, checkpoint, samples, seed, weights, fd_schedule, _stage(progress, "zero-shot"))]
+    episodes = {"weights": weights, "fd_schedule": fd_schedule, "soft_start": soft_start}
+    found = [_play(design, checkpoint, samples, seed, episodes, _stage(progress, "zero-shot"))]
     if tuning:
         settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule)
+        settings = dataclasses.replace(settings, soft_start=soft_start)
         if weights is not None:  # the fine-tune's episodes are scored as this placement is
             settings = dataclasses.replace(settings, weights=weights)
         with tempfile.TemporaryDirectory() as run:
             tuned = finetune(design, checkpoint, run, settings, steps=finetune_steps or None,
                              seconds=finetune_seconds, progress=_stage(progress, "fine-tuning"))  # fmt: skip
-            found.append(_play(design, tuned.checkpoint, samples, seed, weights, fd_schedule,
-                               _stage(progress, "tuned policy")))  # fmt: skip
+            found.append(_play(design, tuned.checkpoint, samples, seed, episodes, _stage(progress, "tuned policy")))
         if tuned.placement is not None:  # scored here, with the caller's weights
             report = CostModel(design.netlist, design.floorplan).evaluate(tuned.placement, weights)
             found.append((tuned.placement, report))
@@ -232,10 +240,16 @@ def policy_place(
         details |= {"finetune_steps": tuned.steps, "finetune_episodes": tuned.episodes}
     found = [f for f in found if f is not None]
     if not found:
-        fallback = place(design, "greedy", seed=seed, weights=weights)
+        fallback = place(design, "greedy", seed=seed, weights=weights, fd_schedule=fd_schedule, soft_start=soft_start,
+                         soft_stage=SoftStage(soft_moves))  # fmt: skip
         return PlaceResult(f"{method}->greedy", fallback.placement, fallback.report,
                            time.perf_counter() - started, seed, backed_off=True, details=details)  # fmt: skip
     placement, report = min(found, key=lambda f: f[1].proxy_cost)
+    if soft_moves:
+        finished = finish_soft_macros(CostModel(design.netlist, design.floorplan), placement, SoftStage(soft_moves),
+                                      seed=seed, weights=weights, fd_schedule=fd_schedule)  # fmt: skip
+        placement, report = finished.placement, finished.report
+        details |= {"fd_proxy_cost": finished.fd_cost, "soft_stage_s": finished.seconds}
     return PlaceResult(method, placement, report, time.perf_counter() - started, seed, budget_s=finetune_seconds,
                        details=details)  # fmt: skip
 
@@ -252,8 +266,10 @@ def _finetune_settings(steps: int, max_grid: int, fd_schedule: FDSchedule) -> Tr
                          batch_size=min(defaults.batch_size, envs * n_steps), **FINETUNE_DEFAULTS)  # fmt: skip
 
 
-def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd_schedule, progress=None):
+def _play(design: Design, checkpoint: Path, samples: int, seed: int, episodes: dict, progress=None):
     """The best finished episode's placement and report, or ``None`` when none finished.
+
+    ``episodes`` holds the environment's keyword arguments (weights, soft-macro start and stage).
 
     ``progress(fraction of the macros placed, best proxy cost so far)`` is called as they go.
 
@@ -268,7 +284,7 @@ def _play(design: Design, checkpoint: Path, samples: int, seed: int, weights, fd
     """
     # Read once, for its map size and its weights; an exported network plays on ONNX Runtime.
     saved = OnnxPolicy(checkpoint, th.get_num_threads()) if is_onnx(checkpoint) else SavedPolicy.of(checkpoint)
-    first = MacroPlacementEnv(design, max_grid=map_size(saved, design), weights=weights, fd_schedule=fd_schedule)
+    first = MacroPlacementEnv(design, max_grid=map_size(saved, design), **episodes)
     policy = None if isinstance(saved, OnnxPolicy) else saved.playing(first)
     # Shallow copies share the design, cost model and start, which episodes only read; reset()
     # gives each its own placer, observation buffers and random generator. Only one thread
@@ -342,6 +358,7 @@ def learned_place(
     finetune_steps: int = 0,
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    soft_start: str = "fd",
 ) -> PlaceResult:
     """Learned annealing: annealing steered by ``controller`` from a good start.
 
@@ -360,7 +377,8 @@ def learned_place(
     design first (as :func:`policy_place` does), for those steps but at most ``FINETUNE_SHARE``
     of ``seconds`` of wall time. Annealing gets what is left of ``seconds`` after the policy has
     played, and/or ``moves``. ``progress`` is called as :func:`policy_place` says, then with
-    stage ``"annealing"``.
+    stage ``"annealing"``. ``soft_start`` is the policy's episodes' (the analytic start reads no
+    position of a movable node).
 
     Raises:
         ValueError: Neither budget is given, an unknown ``start``, or a checkpoint or
@@ -384,7 +402,7 @@ def learned_place(
         tuning = {"finetune_steps": finetune_steps,
                   "finetune_seconds": None if seconds is None else FINETUNE_SHARE * seconds}  # fmt: skip
     played = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
-                          progress=progress, **tuning)  # fmt: skip
+                          progress=progress, soft_start=soft_start, **tuning)  # fmt: skip
     remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
     model = CostModel(design.netlist, design.floorplan)
     result = learned_anneal(model, played.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,

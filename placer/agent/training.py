@@ -56,7 +56,9 @@ class TrainSettings:
         fd_schedule: Soft-macro placement at the end of each episode: a schedule, or its name
             in ``placer.fd.SCHEDULES`` (as the command line gives it).
         soft_start: Where soft macros start an episode (``placer.sequential.SOFT_STARTS``):
-            the placement file's positions, or force-directed placement's alone.
+            force-directed placement's alone (the default), or the placement file's positions.
+        soft_moves: Soft-macro nudges on the exact cost after FD at the end of each episode
+            (the soft-macro stage; 0: FD alone).
         weights: Weights of the proxy cost the episodes are scored with.
         learning_rate: Adam step size.
         n_steps: Steps per environment between updates.
@@ -76,7 +78,8 @@ class TrainSettings:
     max_grid: int = 64
     reward: str = "terminal"
     fd_schedule: FDSchedule | str = "electrostatic"
-    soft_start: str = "file"
+    soft_start: str = "fd"
+    soft_moves: int = 0
     weights: CostWeights = CostWeights()
     learning_rate: float = 3e-4
     n_steps: int = 128
@@ -99,7 +102,7 @@ class TrainSettings:
     def env_kwargs(self) -> dict[str, object]:
         """Keyword arguments of every environment."""
         return {"max_grid": self.max_grid, "reward": self.reward, "fd_schedule": self.fd_schedule,
-                "soft_start": self.soft_start, "weights": self.weights}  # fmt: skip
+                "soft_start": self.soft_start, "soft_moves": self.soft_moves, "weights": self.weights}  # fmt: skip
 
 
 FINETUNE_DEFAULTS = {"reward": "dense", "learning_rate": 1e-4, "ent_coef": 0.0}

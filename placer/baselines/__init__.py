@@ -11,6 +11,7 @@ from placer.baselines.annealing import AnnealResult, AnnealRun, AnnealSettings, 
 from placer.baselines.descent import coordinate_descent
 from placer.baselines.mixed_size import FlowSettings, analytic_start, mixed_size_place, polish_settings
 from placer.baselines.run import METHODS, STARTS, PlaceResult, place, with_descent
+from placer.baselines.soft_stage import SoftStage, SoftStageResult, finish_soft_macros
 from placer.legality import PackingError
 
 __all__ = [
@@ -23,9 +24,12 @@ __all__ = [
     "MoveMix",
     "PackingError",
     "PlaceResult",
+    "SoftStage",
+    "SoftStageResult",
     "analytic_start",
     "anneal",
     "coordinate_descent",
+    "finish_soft_macros",
     "mixed_size_place",
     "place",
     "polish_settings",

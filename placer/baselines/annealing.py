@@ -302,6 +302,7 @@ class AnnealRun:
         fd_schedule: How soft macros are re-placed (the electrostatic schedule by default).
         progress: Called now and then with the fraction of the budget used and the best cost.
         clock: The clock of ``seconds`` (``time.process_time`` for CPU time).
+        soft_placed: The soft macros were just placed by FD: skip the first re-placement.
     """
 
     def __init__(
@@ -317,6 +318,7 @@ class AnnealRun:
         fd_schedule: FDSchedule | None = None,
         progress: Callable[[float, float], None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        soft_placed: bool = False,
     ) -> None:
         if seconds is None and moves is None:
             raise ValueError("give a budget: seconds, moves or both")
@@ -327,7 +329,8 @@ class AnnealRun:
         run = self.run = AnnealState(
             model, placement, weights, settings, seed, fd_schedule or FDSchedule.electrostatic()
         )
-        run.replace_soft_macros(keep_if_worse=not run.soft.size or not placement.is_placed[run.soft].all())
+        if not soft_placed:
+            run.replace_soft_macros(keep_if_worse=not run.soft.size or not placement.is_placed[run.soft].all())
         self.best, self.best_cost = run.cost.placement(), run.cost.proxy_cost
         self.start_cost = self.best_cost
         self.history = [(0, self.elapsed, 0.0, self.best_cost, self.best_cost)]

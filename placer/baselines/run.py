@@ -20,8 +20,9 @@ from placer.baselines.constructive import (
 )
 from placer.baselines.descent import coordinate_descent
 from placer.baselines.mixed_size import FlowSettings, Stage, mixed_size_place
+from placer.baselines.soft_stage import SoftStage, finish_soft_macros
 from placer.cost import CostModel, CostReport, CostWeights
-from placer.fd import FDSchedule, place_soft_macros
+from placer.fd import FDSchedule
 from placer.sequential import check_soft_start, placement_order, starting_placement
 
 METHODS = ("random", "greedy", "sa", "analytic")
@@ -92,10 +93,11 @@ def place(
     progress: Callable[[float, float], None] | None = None,
     controller: Callable[[np.ndarray], MoveMix] | None = None,
     clock: Callable[[], float] = time.perf_counter,
-    soft_start: str = "file",
+    soft_start: str = "fd",
     flow_settings: FlowSettings | None = None,
+    soft_stage: SoftStage | None = None,
 ) -> PlaceResult:
-    """Place a design's movable hard macros by ``method``, then its soft macros by FD; score it.
+    """Place a design's movable hard macros by ``method``, then its soft macros; score it.
 
     Args:
         design: The design; fixed macros, ports and placed soft macros start where it has them.
@@ -113,10 +115,15 @@ def place(
         progress: For annealing: called with the fraction of the budget used and the best cost.
         controller: For annealing and the analytic flow's polish: steers its moves block by block (see :func:`anneal`).
         clock: The clock of ``seconds`` (wall time by default; ``time.process_time`` for CPU time).
-        soft_start: Where soft macros start (:func:`placer.sequential.starting_placement`): the
-            design's positions (``"file"``) or force-directed placement's alone (``"fd"``).
+        soft_start: Where soft macros start (:func:`placer.sequential.starting_placement`):
+            force-directed placement's alone (``"fd"``, the default) or the design's positions
+            (``"file"``).
             The analytic flow reads no movable node's position, so for it both are the same.
         flow_settings: Settings of the analytic flow.
+        soft_stage: How random and greedy finish the soft macros
+            (:func:`placer.baselines.soft_stage.finish_soft_macros`: FD, then soft-macro
+            nudges on the exact cost; FD alone by default). Annealing and the analytic flow
+            move the soft macros on the exact cost themselves.
 
     Raises:
         ValueError: An unknown method or ``soft_start``.
@@ -152,7 +159,7 @@ def place(
             choosers, backed_off_from = [greedy_chooser, row_packer, column_packer], 1
         placer, attempt = place_sequentially(model, start, order, choosers, weights, settings.spacing)
         placement = placer.placement()
-        annealed, history = 0, []
+        annealed, history, details = 0, [], {}
         if method == "sa":
             remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
             annealed_run = anneal(model, placement, seconds=remaining, moves=moves, seed=seed, settings=settings,
@@ -161,10 +168,13 @@ def place(
             placement, report = annealed_run.placement, annealed_run.report
             annealed, history = annealed_run.moves, annealed_run.history
         else:
-            placement = place_soft_macros(nl, placement, fp, fd_schedule)
-            report = model.evaluate(placement, weights)
+            finished = finish_soft_macros(model, placement, soft_stage, seed=seed, weights=weights,
+                                          fd_schedule=fd_schedule)  # fmt: skip
+            placement, report = finished.placement, finished.report
+            if soft_stage is not None and soft_stage.moves:
+                details = {"fd_proxy_cost": finished.fd_cost, "soft_stage_s": finished.seconds}
         result = PlaceResult(method, placement, report, clock() - started, seed, seconds, annealed,
-                             attempt >= backed_off_from, history)  # fmt: skip
+                             attempt >= backed_off_from, history, details)  # fmt: skip
     if descent:
         result = with_descent(design, result, weights=weights, fd_schedule=fd_schedule, spacing=settings.spacing)
     return result
