@@ -251,9 +251,11 @@ def test_train_cli_pretrains_with_worker_processes_then_finetunes(tmp_path):
               "--fd", "circuit_training", "--device", "cpu", "--no-progress"]  # fmt: skip
     assert train_cli.main(["pretrain", "--designs", "synthetic:0-2", "--envs", "2", "--out", str(pre), *common]) == 0
     assert train_cli.main(["finetune", "--from", str(pre / "final.zip"), "--design", "toy_macro_stdcell",
-                           "--envs", "1", "--soft-start", "fd", "--out", str(tuned), *common]) == 0  # fmt: skip
+                           "--envs", "1", "--soft-start", "file", "--soft-moves", "50", "--out", str(tuned),
+                           *common]) == 0  # fmt: skip
     record = json.loads((tuned / "run.json").read_text())
-    assert record["start_from"].endswith("final.zip") and record["settings"]["soft_start"] == "fd"
+    assert record["start_from"].endswith("final.zip") and record["settings"]["soft_start"] == "file"
+    assert record["settings"]["soft_moves"] == 50
     assert {k: record["settings"][k] for k in FINETUNE_DEFAULTS} == FINETUNE_DEFAULTS, "fine-tuning's own defaults"
     assert json.loads((pre / "run.json").read_text())["settings"]["ent_coef"] == TrainSettings().ent_coef
 

@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--soft-start", choices=SOFT_STARTS, default=defaults.soft_start,
                              help="where soft macros start each episode: FD's alone (the default: no reference "
                              "answer in the observations), or the placement file's positions")  # fmt: skip
+        command.add_argument("--soft-moves", type=whole(0), default=defaults.soft_moves, metavar="N",
+                             help="the soft-macro stage at the end of each episode: N soft-macro nudges on the exact "
+                             "cost after FD (default 0: FD alone)")  # fmt: skip
         command.add_argument("--lr", type=POSITIVE, help=f"Adam step size (default {defaults.learning_rate:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
         command.add_argument("--batch-size", type=whole(1), help=f"minibatch (default {defaults.batch_size}; "
@@ -272,6 +275,7 @@ def _train_settings(args: argparse.Namespace) -> TrainSettings:
     return TrainSettings(
         n_envs=args.envs, max_grid=args.max_grid, reward=_given(args.reward, defaults.reward), fd_schedule=args.fd,
         soft_start=args.soft_start,
+        soft_moves=args.soft_moves,
         seed=args.seed,
         device=args.device,
         learning_rate=_given(args.lr, IMITATE_LR if imitating else defaults.learning_rate),
