@@ -311,6 +311,9 @@ def _place(args: argparse.Namespace) -> int:
         if given:
             raise CommandError(f"{', '.join(given)} goes with --method rl, not --method {args.method}")
     learned = _learned(args)
+    if args.finetune_algorithm is not None and not args.finetune_steps:
+        raise CommandError("--finetune-algorithm goes with --finetune-steps")
+    args.finetune_algorithm = args.finetune_algorithm or "ppo"
     if args.soft_moves is not None and (args.method in BUDGETED or learned):
         raise CommandError("--soft-moves goes with random, greedy and rl zero-shot: annealing, learned annealing and "
                            "the analytic flow move the soft macros on the exact cost themselves")  # fmt: skip
@@ -388,14 +391,15 @@ def _placed(args: argparse.Namespace, design: Design, budget: float | None, prog
                                    controller=args.controller, start=args.start, samples=args.samples,
                                    seed=args.seed, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
                                    finetune_steps=args.finetune_steps, progress=progress,
-                                   soft_start=args.soft_start)  # fmt: skip
+                                   soft_start=args.soft_start,
+                                   finetune_algorithm=args.finetune_algorithm)  # fmt: skip
         elif args.method == "rl":
             from placer.agent.placing import policy_place
 
             result = policy_place(design, args.checkpoint, samples=args.samples, seed=args.seed, weights=args.weights,
                                   fd_schedule=SCHEDULES[args.fd](), finetune_steps=args.finetune_steps,
-                                  progress=progress, soft_start=args.soft_start,
-                                  soft_moves=args.soft_moves)  # fmt: skip
+                                  progress=progress, soft_start=args.soft_start, soft_moves=args.soft_moves,
+                                  finetune_algorithm=args.finetune_algorithm)  # fmt: skip
         else:
             searching = "polish" if args.method == "analytic" else "annealing"
             return place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
@@ -699,6 +703,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")
+    placing.add_argument("--finetune-algorithm", choices=("ppo", "self-imitation"),  # training's, without torch
+                         help="rl with --finetune-steps: ppo (the default) or self-imitation (fit the policy to the "
+                         "best episode it has found, round after round)")  # fmt: skip
     placing.add_argument("--budget", type=finite(0.0, closed=False), metavar="SECONDS",
                          help="sa, analytic: wall-clock budget (default 60); rl: learned annealing's "
                          "budget, its start included")  # fmt: skip

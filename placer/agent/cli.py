@@ -53,7 +53,8 @@ from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.distributed import LOCAL, as_tasks, ray_available
 from placer.agent.imitation import clone, collect
 from placer.agent.runtime import SUFFIX, export_onnx
-from placer.agent.training import FINETUNE_DEFAULTS, TrainSettings, train, write_record
+from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, SelfImitationSettings, self_imitate
+from placer.agent.training import FINETUNE_ALGORITHMS, FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
 from placer.fd import SCHEDULES
 from placer.sequential import SOFT_STARTS
@@ -104,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--design", nargs="+", required=True,
                           help="name, path or synthetic:N; several: each into RUN_DIR/<design name>/")  # fmt: skip
     finetune.add_argument("--plc", help="placement file giving the design's floorplan (default: its own; one design)")
+    finetune.add_argument("--algorithm", choices=FINETUNE_ALGORITHMS, default="ppo",
+                          help="ppo (the default), or self-imitation: play --samples episodes a round, fit the policy "
+                          "to the best episode found so far")  # fmt: skip
+    finetune.add_argument("--samples", type=whole(1), default=SelfImitationSettings().samples,
+                          help="self-imitation: episodes per round")  # fmt: skip
     imitate = commands.add_parser("imitate", help="clone greedy / annealing demonstrations into a policy")
     imitate.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
     imitate.add_argument("--anneal-seconds", type=POSITIVE, default=4.0, help="annealing budget per design")
@@ -130,9 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--soft-start", choices=SOFT_STARTS, default=defaults.soft_start,
                              help="where soft macros start each episode: FD's alone (the default: no reference "
                              "answer in the observations), or the placement file's positions")  # fmt: skip
-        command.add_argument("--soft-moves", type=whole(0), default=defaults.soft_moves, metavar="N",
+        command.add_argument("--soft-moves", type=whole(0), metavar="N",
                              help="the soft-macro stage at the end of each episode: N soft-macro nudges on the exact "
-                             "cost after FD (default 0: FD alone)")  # fmt: skip
+                             f"cost after FD (default 0: FD alone; finetune --algorithm self-imitation: "
+                             f"{SELF_IMITATION_DEFAULTS['soft_moves']:,})")  # fmt: skip
         command.add_argument("--lr", type=POSITIVE, help=f"Adam step size (default {defaults.learning_rate:g}; "
                              f"finetune: {FINETUNE_DEFAULTS['learning_rate']:g}; imitate: {IMITATE_LR:g})")  # fmt: skip
         command.add_argument("--batch-size", type=whole(1), help=f"minibatch (default {defaults.batch_size}; "
@@ -259,11 +266,24 @@ def _run(args: argparse.Namespace) -> Path:
     if args.command == "pretrain":
         designs = expand(args.designs, settings.max_grid)
     else:  # the design as loaded here, with --plc's floorplan, travels to the workers
-        designs = [load_design(synthetic.capped(args.design[0], settings.max_grid), args.plc or DEFAULT)]
+        design = load_design(synthetic.capped(args.design[0], settings.max_grid), args.plc or DEFAULT)
+        return _finetune(design, args.out, settings, args, quiet=args.no_progress)
     return train(designs, args.timesteps, args.out, settings, start_from=args.start_from, resume=args.resume,
                  progress_bar=not args.no_progress,
                  seconds=None if args.minutes is None else 60 * args.minutes,
                  log=None if args.no_progress else _to_stderr)  # fmt: skip
+
+
+def _finetune(design: Design, run: str, settings: TrainSettings, args: argparse.Namespace, quiet: bool) -> Path:
+    """One design fine-tuned into ``run`` by ``--algorithm``; returns the model written."""
+    seconds = None if args.minutes is None else 60 * args.minutes
+    log = None if quiet else _to_stderr
+    if args.algorithm == "self-imitation":
+        imitation = SelfImitationSettings(samples=args.samples)
+        return self_imitate(design, args.start_from, run, settings, steps=args.timesteps, seconds=seconds,
+                            imitation=imitation, resume=args.resume, log=log).checkpoint  # fmt: skip
+    return train([design], args.timesteps, run, settings, start_from=args.start_from, resume=args.resume,
+                 progress_bar=not quiet, seconds=seconds, log=log)  # fmt: skip
 
 
 def _train_settings(args: argparse.Namespace) -> TrainSettings:
@@ -271,11 +291,12 @@ def _train_settings(args: argparse.Namespace) -> TrainSettings:
     imitating = args.command == "imitate"
     defaults = TrainSettings()
     if args.command == "finetune":
-        defaults = TrainSettings(**FINETUNE_DEFAULTS)
+        own = SELF_IMITATION_DEFAULTS if args.algorithm == "self-imitation" else FINETUNE_DEFAULTS
+        defaults = TrainSettings(**own)
     return TrainSettings(
         n_envs=args.envs, max_grid=args.max_grid, reward=_given(args.reward, defaults.reward), fd_schedule=args.fd,
         soft_start=args.soft_start,
-        soft_moves=args.soft_moves,
+        soft_moves=_given(args.soft_moves, defaults.soft_moves),
         seed=args.seed,
         device=args.device,
         learning_rate=_given(args.lr, IMITATE_LR if imitating else defaults.learning_rate),
@@ -292,8 +313,7 @@ def finetune_task(design: Design, run: str, settings: TrainSettings, args: argpa
     one-line error.
     """
     try:
-        final = train([design], args.timesteps, run, settings, start_from=args.start_from, resume=args.resume,
-                      progress_bar=False, seconds=None if args.minutes is None else 60 * args.minutes)  # fmt: skip
+        final = _finetune(design, run, settings, args, quiet=True)
     except (ValueError, OSError) as error:
         return str(error)
     return {"final": str(final), **json.loads((Path(run) / "run.json").read_text())}

@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch as th
@@ -37,6 +38,7 @@ from sb3_contrib import MaskablePPO
 from envs import MacroPlacementEnv
 from netlists import NetlistFormatError, Placement, synthetic
 from netlists.textio import atomic_path
+from placer.agent.episodes import Trajectory
 from placer.agent.policy import PlacementPolicy
 from placer.agent.training import TrainSettings, latest_checkpoint, save_atomically
 from placer.baselines import place
@@ -241,6 +243,21 @@ def load_demonstrations(
     return tuple(np.concatenate(part) for part in parts)
 
 
+def imitation_loss(policy, steps: Trajectory) -> tuple[th.Tensor, th.Tensor, Any]:
+    """``(loss, negative log-likelihood, action distribution)`` of a policy on demonstrated steps.
+
+    The loss is the mean negative log-likelihood of the demonstrated actions plus
+    ``VALUE_WEIGHT`` times the mean squared error of the values against the returns.
+    """
+    device = policy.device
+    observation = {"maps": th.as_tensor(steps.maps, device=device),
+                   "vector": th.as_tensor(steps.vectors, device=device)}  # fmt: skip
+    distribution, values = policy.distribution_and_values(observation, steps.masks)
+    nll = -distribution.log_prob(th.as_tensor(steps.actions, device=device)).mean()
+    value_error = th.mean((values.flatten() - th.as_tensor(steps.returns, device=device)) ** 2)
+    return nll + VALUE_WEIGHT * value_error, nll, distribution
+
+
 def clone(
     demos: str | Path,
     run: str | Path,
@@ -293,15 +310,12 @@ def clone(
     for epoch in range(first + 1, epochs + 1):
         total_nll, hits = 0.0, 0
         for batch in np.array_split(rng.permutation(actions.size), math.ceil(actions.size / settings.batch_size)):
-            observation = {"maps": th.as_tensor(maps[batch], device=policy.device),
-                           "vector": th.as_tensor(vectors[batch], device=policy.device)}  # fmt: skip
             legal = np.unpackbits(masks[batch], axis=1, count=n_actions).astype(bool)
+            steps = Trajectory(maps[batch], vectors[batch], legal, actions[batch], returns[batch])
+            loss, nll, distribution = imitation_loss(policy, steps)
             target = th.as_tensor(actions[batch], device=policy.device)
-            distribution, values = policy.distribution_and_values(observation, legal)
-            nll = -distribution.log_prob(target).mean()
-            value_error = th.mean((values.flatten() - th.as_tensor(returns[batch], device=policy.device)) ** 2)
             policy.optimizer.zero_grad()
-            (nll + VALUE_WEIGHT * value_error).backward()
+            loss.backward()
             th.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
             policy.optimizer.step()
             total_nll += float(nll.detach()) * batch.size

@@ -10,7 +10,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +20,12 @@ from sb3_contrib import MaskablePPO
 from envs import MacroPlacementEnv
 from netlists import Design, Placement
 from placer.agent.annealing import as_controller, learned_anneal
+from placer.agent.episodes import PIPELINE_CELLS, play, policy_logits
 from placer.agent.policy import SavedPolicy
 from placer.agent.runtime import OnnxPolicy, is_onnx
+from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, self_imitate
 from placer.agent.training import (
+    FINETUNE_ALGORITHMS,
     FINETUNE_DEFAULTS,
     BestEpisode,
     TrainSettings,
@@ -36,7 +38,6 @@ from placer.fd import FDSchedule
 
 BUNDLED_NAME = "pretrained.zip"
 BUNDLED_NETWORK = "pretrained.onnx"  # BUNDLED_NAME exported by train.py export
-PIPELINE_CELLS = 64 * 64  # grids this large overlap the network and the environments (see _play)
 FINETUNE_SHARE = 0.5  # of a learned-annealing budget: the most that fine-tuning first may take
 
 
@@ -174,6 +175,7 @@ def policy_place(
     progress: Progress | None = None,
     soft_start: str = "fd",
     soft_moves: int = 0,
+    finetune_algorithm: str = "ppo",
 ) -> PlaceResult:
     """Place with the policy: one greedy (most likely) episode and ``samples - 1`` sampled ones; the best wins.
 
@@ -204,6 +206,9 @@ def policy_place(
         soft_moves: The soft-macro stage's nudges (:func:`placer.baselines.soft_stage.finish_soft_macros`)
             on the best episode's placement: the episodes are ranked after FD, and the best is
             finished by FD and then this many soft-macro nudges on the exact cost (0: FD alone).
+        finetune_algorithm: ``"ppo"`` (:func:`finetune`) or ``"self-imitation"``
+            (:func:`placer.agent.self_imitation.self_imitate`, its episodes scored after a
+            ``SELF_IMITATION_SOFT_MOVES`` soft-macro stage).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -221,13 +226,19 @@ def policy_place(
     episodes = {"weights": weights, "fd_schedule": fd_schedule, "soft_start": soft_start}
     found = [_play(design, checkpoint, samples, seed, episodes, _stage(progress, "zero-shot"))]
     if tuning:
-        settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule)
+        if finetune_algorithm not in FINETUNE_ALGORITHMS:
+            raise ValueError(f"unknown fine-tuning algorithm {finetune_algorithm!r} (expected one of "
+                             f"{', '.join(FINETUNE_ALGORITHMS)})")  # fmt: skip
+        imitating = finetune_algorithm == "self-imitation"
+        settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule,
+                                                           imitating)  # fmt: skip
         settings = dataclasses.replace(settings, soft_start=soft_start)
         if weights is not None:  # the fine-tune's episodes are scored as this placement is
             settings = dataclasses.replace(settings, weights=weights)
+        tune = self_imitate if imitating else finetune
         with tempfile.TemporaryDirectory() as run:
-            tuned = finetune(design, checkpoint, run, settings, steps=finetune_steps or None,
-                             seconds=finetune_seconds, progress=_stage(progress, "fine-tuning"))  # fmt: skip
+            tuned = tune(design, checkpoint, run, settings, steps=finetune_steps or None, seconds=finetune_seconds,
+                         progress=_stage(progress, "fine-tuning"))  # fmt: skip
             found.append(_play(design, tuned.checkpoint, samples, seed, episodes, _stage(progress, "tuned policy")))
         if tuned.placement is not None:  # scored here, with the caller's weights
             report = CostModel(design.netlist, design.floorplan).evaluate(tuned.placement, weights)
@@ -254,12 +265,15 @@ def policy_place(
                        details=details)  # fmt: skip
 
 
-def _finetune_settings(steps: int, max_grid: int, fd_schedule: FDSchedule) -> TrainSettings:
+def _finetune_settings(steps: int, max_grid: int, fd_schedule: FDSchedule, imitating: bool = False) -> TrainSettings:
     """Two environments and ``FINETUNE_DEFAULTS``, with rollouts no longer than ``steps`` in all.
 
     PPO collects whole rollouts, so a budget smaller than one (2 x 128 steps) would be
-    overrun; the rollout shrinks to fit it instead (and the minibatch with it).
+    overrun; the rollout shrinks to fit it instead (and the minibatch with it). Self-imitation
+    (``imitating``) takes ``SELF_IMITATION_DEFAULTS`` instead.
     """
+    if imitating:
+        return TrainSettings(max_grid=max_grid, fd_schedule=fd_schedule, **SELF_IMITATION_DEFAULTS)
     defaults, envs = TrainSettings(), 2
     n_steps = max(1, min(defaults.n_steps, math.ceil(steps / envs))) if steps else defaults.n_steps
     return TrainSettings(n_envs=envs, max_grid=max_grid, fd_schedule=fd_schedule, n_steps=n_steps,
@@ -269,78 +283,26 @@ def _finetune_settings(steps: int, max_grid: int, fd_schedule: FDSchedule) -> Tr
 def _play(design: Design, checkpoint: Path, samples: int, seed: int, episodes: dict, progress=None):
     """The best finished episode's placement and report, or ``None`` when none finished.
 
-    ``episodes`` holds the environment's keyword arguments (weights, soft-macro start and stage).
-
-    ``progress(fraction of the macros placed, best proxy cost so far)`` is called as they go.
-
-    The ``samples`` episodes run in lockstep, one forward pass per step for all of them. On
-    grids of ``PIPELINE_CELLS`` cells or more they run in two halves: while the network takes
-    the pass of one half, a worker thread steps the other half's environments (torch and
-    numpy leave the interpreter lock meanwhile), so two cores overlap. Measured with 8
-    episodes of 400 macros: 42 s -> 33 s at 128 x 128, 15.5 s -> 13.7 s at 64 x 64; on
-    Ariane133's 24 x 21 the hand-off cost more (2.8 s -> 3.25 s), hence the threshold. The
-    first episode takes the most likely cell each step; the others sample (Gumbel-max on a
-    generator seeded by ``seed``, so runs repeat and torch's global generator is left alone).
+    ``episodes`` holds the environment's keyword arguments (weights, soft-macro start). The
+    ``samples`` episodes run in lockstep (:func:`placer.agent.episodes.play`).
     """
     # Read once, for its map size and its weights; an exported network plays on ONNX Runtime.
     saved = OnnxPolicy(checkpoint, th.get_num_threads()) if is_onnx(checkpoint) else SavedPolicy.of(checkpoint)
     first = MacroPlacementEnv(design, max_grid=map_size(saved, design), **episodes)
-    policy = None if isinstance(saved, OnnxPolicy) else saved.playing(first)
     # Shallow copies share the design, cost model and start, which episodes only read; reset()
-    # gives each its own placer, observation buffers and random generator. Only one thread
-    # steps environments at a time.
+    # gives each its own placer, observation buffers and random generator.
     envs = [first] + [copy.copy(first) for _ in range(max(samples, 1) - 1)]
-    observations = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
-    noise = th.Generator().manual_seed(seed)
-    best = None
-    steps, played = max(len(first.macro_order), 1) * len(envs), 0
+    if isinstance(saved, OnnxPolicy):
 
-    def choose(active: list[int]) -> list[int]:
-        """One forward pass: the actions of the episodes ``active``."""
-        if not active:
-            return []
-        batch = {key: np.stack([observations[k][key] for k in active]) for key in observations[active[0]]}
-        masks = np.stack([envs[k].action_masks() for k in active])
-        with th.no_grad():
-            if policy is None:
-                logits = th.from_numpy(saved.logits(batch["maps"], batch["vector"], masks))
-            else:
-                tensors, _ = policy.obs_to_tensor(batch)
-                logits = policy.get_distribution(tensors, masks).distribution.logits
-            uniform = th.rand(logits.shape, generator=noise).clamp_(1e-12, 1.0)
-            sampled = (logits - th.log(-th.log(uniform))).argmax(dim=1)
-            likeliest = logits.argmax(dim=1)
-        return [int(likeliest[row] if k == 0 else sampled[row]) for row, k in enumerate(active)]
-
-    def play(active: list[int], actions: list[int]) -> list[int]:
-        """Step the episodes ``active``; returns those still running."""
-        nonlocal best, played
-        still = []
-        for k, action in zip(active, actions, strict=True):
-            observations[k], _, terminated, _, info = envs[k].step(action)
-            if not terminated:
-                still.append(k)
-            elif not info["infeasible"] and (best is None or envs[k].report.proxy_cost < best[1].proxy_cost):
-                best = (envs[k].placement, envs[k].report)
-        played += len(active)
-        if progress is not None:
-            progress(min(played / steps, 1.0), math.inf if best is None else best[1].proxy_cost)
-        return still
-
-    if first.layout.rows * first.layout.cols < PIPELINE_CELLS:  # small maps: all in one pass, no hand-off
-        active = list(range(len(envs)))
-        while active:
-            active = play(active, choose(active))
-        return best
-    halves = [list(range(0, len(envs), 2)), list(range(1, len(envs), 2))]
-    with ThreadPoolExecutor(max_workers=1) as worker:
-        actions = choose(halves[0])
-        while halves[0] or halves[1]:
-            for this, other in ((0, 1), (1, 0)):
-                stepping = worker.submit(play, halves[this], actions)
-                actions = choose(halves[other])  # the network on the other half meanwhile
-                halves[this] = stepping.result()
-    return best
+        def logits(batch: dict[str, np.ndarray], masks: np.ndarray) -> th.Tensor:
+            return th.from_numpy(saved.logits(batch["maps"], batch["vector"], masks))
+    else:
+        logits = policy_logits(saved.playing(first))
+    found = play(envs, logits, seed, progress=progress)
+    if not found:
+        return None
+    best = min(found, key=lambda episode: episode.report.proxy_cost)
+    return best.placement, best.report
 
 
 def learned_place(
@@ -359,6 +321,7 @@ def learned_place(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.perf_counter,
     soft_start: str = "fd",
+    finetune_algorithm: str = "ppo",
 ) -> PlaceResult:
     """Learned annealing: annealing steered by ``controller`` from a good start.
 
@@ -399,7 +362,7 @@ def learned_place(
     started = clock()
     tuning = {}
     if finetune_steps:
-        tuning = {"finetune_steps": finetune_steps,
+        tuning = {"finetune_steps": finetune_steps, "finetune_algorithm": finetune_algorithm,
                   "finetune_seconds": None if seconds is None else FINETUNE_SHARE * seconds}  # fmt: skip
     played = policy_place(design, checkpoint, samples=samples, seed=seed, weights=weights, fd_schedule=fd_schedule,
                           progress=progress, soft_start=soft_start, **tuning)  # fmt: skip

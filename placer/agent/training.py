@@ -105,6 +105,9 @@ class TrainSettings:
                 "soft_start": self.soft_start, "soft_moves": self.soft_moves, "weights": self.weights}  # fmt: skip
 
 
+FINETUNE_ALGORITHMS = ("ppo", "self-imitation")
+"""How a policy is fine-tuned on one design: PPO (:func:`train`) or :mod:`placer.agent.self_imitation`."""
+
 FINETUNE_DEFAULTS = {"reward": "dense", "learning_rate": 1e-4, "ent_coef": 0.0}
 """Settings for fine-tuning on one design: gentler steps and no entropy bonus, so PPO refines a
 pretrained policy instead of first spreading it out; the dense reward, which cloned value heads
