@@ -132,7 +132,8 @@ class MacroPlacementEnv(gym.Env):
             or ``"file"`` (where the placement file puts them; those it leaves unplaced by FD).
         soft_moves: After FD, nudge the soft macros this many times by annealing on the exact
             cost (:func:`placer.baselines.soft_stage.finish_soft_macros`, the best placement
-            visited kept); 0 for FD alone. Needs an ``fd_schedule``.
+            visited kept, the same seed in every episode, so the final cost is a function of
+            the hard macros' cells); 0 for FD alone. Needs an ``fd_schedule``.
     """
 
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 8}
@@ -314,8 +315,8 @@ class MacroPlacementEnv(gym.Env):
         if self.fd_schedule is None:
             report = self.model.evaluate(placement, self.weights)
         else:
-            seed = int(self.np_random.integers(2**31 - 1)) if self.soft_stage.moves else 0
-            finished = finish_soft_macros(self.model, placement, self.soft_stage, seed=seed, weights=self.weights,
+            # one seed for every episode: the finished cost is a function of the hard macros' cells
+            finished = finish_soft_macros(self.model, placement, self.soft_stage, weights=self.weights,
                                           fd_schedule=self.fd_schedule)  # fmt: skip
             placement, report = finished.placement, finished.report
         soft_macro_s = time.perf_counter() - started
