@@ -207,8 +207,8 @@ def policy_place(
             on the best episode's placement: the episodes are ranked after FD, and the best is
             finished by FD and then this many soft-macro nudges on the exact cost (0: FD alone).
         finetune_algorithm: ``"ppo"`` (:func:`finetune`) or ``"self-imitation"``
-            (:func:`placer.agent.self_imitation.self_imitate`, its episodes scored after a
-            ``SELF_IMITATION_SOFT_MOVES`` soft-macro stage).
+            (:func:`placer.agent.self_imitation.self_imitate`, with ``SELF_IMITATION_DEFAULTS``:
+            its episodes scored after a soft-macro stage of 2,000 nudges).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -222,13 +222,13 @@ def policy_place(
     checkpoint = Path(checkpoint)
     if tuning and is_onnx(checkpoint):
         raise ValueError(f"fine-tuning trains a policy saved by train.py (.zip), not the exported {checkpoint}")
+    if tuning and finetune_algorithm not in FINETUNE_ALGORITHMS:  # refused before anything is played
+        raise ValueError(f"unknown fine-tuning algorithm {finetune_algorithm!r} (expected one of "
+                         f"{', '.join(FINETUNE_ALGORITHMS)})")  # fmt: skip
     method = "rl+finetune" if tuning else "rl"
     episodes = {"weights": weights, "fd_schedule": fd_schedule, "soft_start": soft_start}
     found = [_play(design, checkpoint, samples, seed, episodes, _stage(progress, "zero-shot"))]
     if tuning:
-        if finetune_algorithm not in FINETUNE_ALGORITHMS:
-            raise ValueError(f"unknown fine-tuning algorithm {finetune_algorithm!r} (expected one of "
-                             f"{', '.join(FINETUNE_ALGORITHMS)})")  # fmt: skip
         imitating = finetune_algorithm == "self-imitation"
         settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule,
                                                            imitating)  # fmt: skip
