@@ -27,7 +27,7 @@ from placer.agent import cli as train_cli
 from placer.agent import placing
 from placer.agent.network import PADDING_LOGIT, PlacementNet
 from placer.agent.placing import finetune, policy_place
-from placer.agent.policy import PlacementPolicy
+from placer.agent.policy import PlacementPolicy, SavedPolicy
 from placer.agent.training import (
     FINETUNE_DEFAULTS,
     BestEpisode,
@@ -280,6 +280,21 @@ def test_training_keeps_its_best_episode(tmp_path):
     assert best.proxy_cost == min(finished.costs)
     assert hard_macro_violations(netlists.load("toy_macro_stdcell"), best.placement) == []
     assert best.proxy_cost == pytest.approx(evaluate_on("toy_macro_stdcell", best.placement), rel=1e-12)
+
+
+def test_the_critic_warms_up_alone_then_the_actor_moves_too(tiny_run, tmp_path):
+    _, final = tiny_run
+    settings, lines = dataclasses.replace(TINY, value_warmup=64), []
+    warmed = train(["toy_macro_stdcell"], 64, tmp_path / "w", settings, start_from=final, progress_bar=False,
+                   log=lines.append)  # fmt: skip
+    assert sum(line.endswith("(critic warm-up)") and "value error" in line for line in lines) == 2
+    before, after = SavedPolicy.of(final).weights, SavedPolicy.of(warmed).weights
+    critic = {key for key in before if "features_extractor.value." in key or key.startswith("value_net.")}
+    assert critic and [key for key in before if key not in critic and not th.equal(before[key], after[key])] == []
+    assert any(not th.equal(before[key], after[key]) for key in critic)
+    moved = SavedPolicy.of(train(["toy_macro_stdcell"], 128, tmp_path / "m", settings, start_from=final,
+                                 progress_bar=False)).weights  # fmt: skip
+    assert any(not th.equal(before[key], moved[key]) for key in before if key not in critic), "the actor after it"
 
 
 def evaluate_on(name: str, placement) -> float:

@@ -66,6 +66,26 @@ def test_a_stopped_run_resumed_ends_as_the_run_that_never_stopped(tmp_path):
         self_imitate(DESIGN, bundled_checkpoint(), tmp_path / "none", SETTINGS)
 
 
+def test_across_designs_the_rounds_take_turns_and_a_resumed_run_ends_the_same(tmp_path):
+    designs = [DESIGN, "toy_macro_stdcell"]
+    per_turn = FEW.samples * sum(len(MacroPlacementEnv(d, **SETTINGS.env_kwargs()).macro_order) for d in designs)
+    lines: list[str] = []
+    whole = self_imitate(designs, bundled_checkpoint(), tmp_path / "whole", SETTINGS, steps=2 * per_turn,
+                         imitation=FEW, log=lines.append)  # fmt: skip
+    assert whole.rounds == 4 and whole.steps == 2 * per_turn
+    assert [line.split(":")[1].strip() for line in lines][1::2] == ["toy_macro_stdcell"] * 2
+    assert sorted(p.name for p in (tmp_path / "whole" / "checkpoints").iterdir()) == ["round_4.npz", "round_4.zip"]
+    with np.load(tmp_path / "whole" / "checkpoints" / "round_4.npz") as saved:
+        assert {key.split("/")[0] for key in saved.files if "/" in key} == {"0", "1"}, "each design's best episode"
+    stopped = tmp_path / "stopped"
+    self_imitate(designs, bundled_checkpoint(), stopped, SETTINGS, steps=per_turn, imitation=FEW)
+    resumed = self_imitate(designs, bundled_checkpoint(), stopped, SETTINGS, steps=2 * per_turn, imitation=FEW,
+                           resume=True)  # fmt: skip
+    assert resumed.rounds == 4 and resumed.proxy_cost == whole.proxy_cost
+    a, b = weights(tmp_path / "whole" / "final.zip"), weights(stopped / "final.zip")
+    assert all(th.equal(a[key], b[key]) for key in a), "the same weights, bit for bit"
+
+
 def test_train_py_and_placer_place_fine_tune_by_self_imitation(tmp_path, capsys):
     run = tmp_path / "si"
     args = ["finetune", "--from", str(bundled_checkpoint()), "--design", DESIGN, "--algorithm", "self-imitation",
@@ -83,3 +103,14 @@ def test_train_py_and_placer_place_fine_tune_by_self_imitation(tmp_path, capsys)
     assert placer_main(["place", "toy_macro_stdcell", "--finetune-algorithm", "self-imitation", "-o", str(out)]) == 2
     assert "--finetune-algorithm goes with --finetune-steps" in capsys.readouterr().err
     assert np.isfinite(placed["proxy_cost"])
+
+
+def test_train_py_pretrains_by_self_imitation_across_designs_from_a_policy(tmp_path, capsys):
+    args = ["pretrain", "--designs", "synthetic:3-4", "--algorithm", "self-imitation", "--samples", "2",
+            "--timesteps", "60", "--max-grid", "32", "--device", "cpu", "--out", str(tmp_path / "pre"),
+            "--no-progress", "--json"]  # fmt: skip
+    assert train_cli.main(args) == 2
+    assert "needs --from" in capsys.readouterr().err
+    assert train_cli.main([*args, "--from", str(bundled_checkpoint())]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["command"] == "self-imitation" and printed["rounds"] >= 2 and len(printed["designs"]) == 2

@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     pretrain.add_argument(
         "--from", dest="start_from", type=saved_model, metavar="CHECKPOINT", help="start from these weights"
     )
+    pretrain.add_argument("--algorithm", choices=FINETUNE_ALGORITHMS, default="ppo",
+                          help="ppo (the default), or self-imitation (needs --from): a round per design in turn, "
+                          "--samples episodes, the policy fitted to that design's best episode so far")  # fmt: skip
     finetune = commands.add_parser("finetune", help="continue training a policy on a design (each of several)")
     finetune.add_argument("--from", dest="start_from", type=saved_model, required=True, metavar="CHECKPOINT")
     finetune.add_argument("--design", nargs="+", required=True,
@@ -108,13 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--algorithm", choices=FINETUNE_ALGORITHMS, default="ppo",
                           help="ppo (the default), or self-imitation: play --samples episodes a round, fit the policy "
                           "to the best episode found so far")  # fmt: skip
-    finetune.add_argument("--samples", type=whole(1), default=SelfImitationSettings().samples,
-                          help="self-imitation: episodes per round")  # fmt: skip
     imitate = commands.add_parser("imitate", help="clone greedy / annealing demonstrations into a policy")
     imitate.add_argument("--designs", nargs="+", required=True, help="names, paths, synthetic:N or synthetic:A-B")
     imitate.add_argument("--anneal-seconds", type=POSITIVE, default=4.0, help="annealing budget per design")
     imitate.add_argument("--epochs", type=whole(1), default=12, help="passes over the demonstrations")
     defaults = TrainSettings()
+    for command in (pretrain, finetune):
+        command.add_argument("--samples", type=whole(1), default=SelfImitationSettings().samples,
+                             help="self-imitation: episodes per round")  # fmt: skip
     for command in (pretrain, finetune, imitate):
         command.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder")
         command.add_argument("--resume", action="store_true", help="continue from RUN_DIR's newest checkpoint")
@@ -158,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--n-steps", type=whole(1), default=defaults.n_steps, help="steps per env per update")
         command.add_argument("--epochs", type=whole(1), default=defaults.n_epochs, help="passes over each rollout")
         command.add_argument("--checkpoint-every", type=whole(1), default=defaults.checkpoint_every, help="steps")
+        command.add_argument("--value-warmup", type=whole(0), default=defaults.value_warmup, metavar="STEPS",
+                             help="ppo: fit the critic alone (actor frozen) for the first STEPS steps")  # fmt: skip
         _add_ray_option(command)
     control = ControllerSettings()
     steer = commands.add_parser("anneal", help="train the controller of learned annealing across designs")
@@ -265,6 +271,8 @@ def _run(args: argparse.Namespace) -> Path:
     settings = dataclasses.replace(settings, ray=_ray(args))
     if args.command == "pretrain":
         designs = expand(args.designs, settings.max_grid)
+        if args.algorithm == "self-imitation":
+            return _self_imitate(designs, args.out, settings, args, quiet=args.no_progress)
     else:  # the design as loaded here, with --plc's floorplan, travels to the workers
         design = load_design(synthetic.capped(args.design[0], settings.max_grid), args.plc or DEFAULT)
         return _finetune(design, args.out, settings, args, quiet=args.no_progress)
@@ -279,20 +287,29 @@ def _finetune(design: Design, run: str, settings: TrainSettings, args: argparse.
     seconds = None if args.minutes is None else 60 * args.minutes
     log = None if quiet else _to_stderr
     if args.algorithm == "self-imitation":
-        imitation = SelfImitationSettings(samples=args.samples)
-        return self_imitate(design, args.start_from, run, settings, steps=args.timesteps, seconds=seconds,
-                            imitation=imitation, resume=args.resume, log=log).checkpoint  # fmt: skip
+        return _self_imitate([design], run, settings, args, quiet)
     return train([design], args.timesteps, run, settings, start_from=args.start_from, resume=args.resume,
                  progress_bar=not quiet, seconds=seconds, log=log)  # fmt: skip
+
+
+def _self_imitate(designs: list, run: str, settings: TrainSettings, args: argparse.Namespace, quiet: bool) -> Path:
+    """``--algorithm self-imitation`` on ``designs`` (one: fine-tuning) into ``run``; returns the model written."""
+    if args.start_from is None:
+        raise ValueError("--algorithm self-imitation needs --from: it improves a policy by its own best episodes")
+    seconds = None if args.minutes is None else 60 * args.minutes
+    imitation, log = SelfImitationSettings(samples=args.samples), None if quiet else _to_stderr
+    return self_imitate(designs, args.start_from, run, settings, steps=args.timesteps, seconds=seconds,
+                        imitation=imitation, resume=args.resume, log=log).checkpoint  # fmt: skip
 
 
 def _train_settings(args: argparse.Namespace) -> TrainSettings:
     """The settings ``pretrain``, ``finetune`` and ``imitate`` train with (Ray's address not set)."""
     imitating = args.command == "imitate"
     defaults = TrainSettings()
-    if args.command == "finetune":
-        own = SELF_IMITATION_DEFAULTS if args.algorithm == "self-imitation" else FINETUNE_DEFAULTS
-        defaults = TrainSettings(**own)
+    if getattr(args, "algorithm", None) == "self-imitation":
+        defaults = TrainSettings(**SELF_IMITATION_DEFAULTS)
+    elif args.command == "finetune":
+        defaults = TrainSettings(**FINETUNE_DEFAULTS)
     return TrainSettings(
         n_envs=args.envs, max_grid=args.max_grid, reward=_given(args.reward, defaults.reward), fd_schedule=args.fd,
         soft_start=args.soft_start,
@@ -302,7 +319,8 @@ def _train_settings(args: argparse.Namespace) -> TrainSettings:
         learning_rate=_given(args.lr, IMITATE_LR if imitating else defaults.learning_rate),
         batch_size=_given(args.batch_size, IMITATE_BATCH if imitating else defaults.batch_size),
         **({} if imitating else dict(ent_coef=_given(args.ent_coef, defaults.ent_coef), n_steps=args.n_steps,
-                                     n_epochs=args.epochs, checkpoint_every=args.checkpoint_every)),
+                                     n_epochs=args.epochs, checkpoint_every=args.checkpoint_every,
+                                     value_warmup=args.value_warmup)),
     )  # fmt: skip
 
 

@@ -59,6 +59,9 @@ class TrainSettings:
             force-directed placement's alone (the default), or the placement file's positions.
         soft_moves: Soft-macro nudges on the exact cost after FD at the end of each episode
             (the soft-macro stage; 0: FD alone).
+        value_warmup: Steps at the start of a run whose updates fit the critic alone, the
+            actor frozen, so that the first advantages the actor follows are not the critic's
+            error (:class:`ValueWarmup`).
         weights: Weights of the proxy cost the episodes are scored with.
         learning_rate: Adam step size.
         n_steps: Steps per environment between updates.
@@ -80,6 +83,7 @@ class TrainSettings:
     fd_schedule: FDSchedule | str = "electrostatic"
     soft_start: str = "fd"
     soft_moves: int = 0
+    value_warmup: int = 0
     weights: CostWeights = CostWeights()
     learning_rate: float = 3e-4
     n_steps: int = 128
@@ -353,6 +357,46 @@ class EpisodeLog(BaseCallback):
         self.costs, self.soft_s = [], []
 
 
+def critic_parameters(policy: PlacementPolicy) -> set[int]:
+    """The ids of the parameters only the value estimate depends on: the value features' layer and the value unit."""
+    return {id(p) for module in (policy.features_extractor.value, policy.value_net) for p in module.parameters()}
+
+
+class ValueWarmup(BaseCallback):
+    """Freezes everything but the critic for the updates of the first ``steps`` steps; logs the critic's error.
+
+    PPO's advantages are returns minus the critic's values. A critic warm-started on other
+    designs' returns can be off by more than the returns of a design differ, and then the
+    actor's first updates follow its error. During the warm-up the actor's parameters get no
+    gradient (the policy does not change, so the rollouts stay on-policy) and the value
+    layers fit the policy's own returns. Each rollout's root-mean-square value error and the
+    standard deviation of its returns go to TensorBoard (``critic/value_rms``,
+    ``critic/returns_sd``) and, given ``log``, as one line. Whether an update is frozen depends
+    only on the step count, so a resumed run freezes the same updates.
+    """
+
+    def __init__(self, steps: int, log: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self.steps, self.log = steps, log
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.rollout_buffer
+        error = float(np.sqrt(np.mean((buffer.values - buffer.returns) ** 2)))
+        spread = float(np.std(buffer.returns))
+        self.logger.record("critic/value_rms", error)
+        self.logger.record("critic/returns_sd", spread)
+        warming = self.model.num_timesteps <= self.steps  # the update that follows fits the critic alone
+        critic = critic_parameters(self.model.policy)
+        for parameter in self.model.policy.parameters():
+            parameter.requires_grad_(not warming or id(parameter) in critic)
+        if self.log is not None:
+            phase = " (critic warm-up)" if warming else ""
+            self.log(f"step {self.num_timesteps:,}: value error {error:.4f} RMS, returns sd {spread:.4f}{phase}")
+
+    def _on_step(self) -> bool:
+        return True
+
+
 class WallClock(BaseCallback):
     """Stops training once ``seconds`` of wall time have passed since ``since`` (a ``perf_counter`` time).
 
@@ -437,7 +481,8 @@ def train(
         if remaining:
             stop = [] if seconds is None else [WallClock(seconds, since=asked)]
             checkpoints = Checkpoints(run, settings.checkpoint_every, settings.seed, resumed=checkpoint is not None)
-            callback = CallbackList([checkpoints, EpisodeLog(log), *callbacks, *stop])
+            warmup = [ValueWarmup(settings.value_warmup, log)] if settings.value_warmup else []
+            callback = CallbackList([checkpoints, EpisodeLog(log), *warmup, *callbacks, *stop])
             model.learn(remaining, callback=callback, tb_log_name="ppo", reset_num_timesteps=checkpoint is None,
                         progress_bar=progress_bar)  # fmt: skip
         final = run / "final.zip"
