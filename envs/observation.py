@@ -140,7 +140,7 @@ class ObservationBuilder:
             low, high = float(increments.min()), float(increments.max())
             spread = high - low
             maps[(2, *window)] = to_byte((increments - low) / spread, 1.0) if spread > 0 else 0
-            mask = placer.legal_mask()
+            mask = placer.room_mask()  # the cells the action mask offers
             maps[(5, *window)] = mask * np.uint8(255)
             scale = n / placer.model.wirelength_norm if placer.model.wirelength_norm > 0 else 0.0
             vector[self._index["wirelength_min"]] = low * scale

@@ -7,13 +7,17 @@ the episode's result is the proxy cost of the whole placement.
 
 Actions index the padded ``max_grid x max_grid`` map, times 4 orientations (N, FN, S, FS)
 when the orientation is part of the action: :class:`envs.actions.ActionLayout` numbers them
-(``env.layout``). :meth:`MacroPlacementEnv.action_masks` gives the legal ones. Every action
-is accepted: an illegal one ends the episode with ``-infeasible_penalty`` and
-``info["infeasible"] = True``. When earlier choices leave the next macro no legal cell, the
-episode is not lost: the remaining macros go where wirelength wants them and every macro is
-legalised with little displacement (:meth:`placer.sequential.SequentialPlacer.complete_by_legalizing`;
-``info["legalized"]`` counts the macros it moved); only macros that do not pack on the grid at
-all end it infeasibly. A finished episode's last ``info`` holds its cost terms and
+(``env.layout``). :meth:`MacroPlacementEnv.action_masks` gives the legal ones: the cells
+where the macro fits and after which the rest of the macros still pack, the room rule of
+the greedy placer (:meth:`placer.sequential.SequentialPlacer.room_mask`), so an episode
+does not walk into a dead end while a packing of the rest is known. Every action is
+accepted: an illegal one ends the episode with ``-infeasible_penalty`` and
+``info["infeasible"] = True``. Should the next macro still find no legal cell (the rule
+offers every legal cell once first fit finds no packing of the rest), the episode is not
+lost: the remaining macros go where wirelength wants them and every macro is legalised
+with little displacement (:meth:`placer.sequential.SequentialPlacer.complete_by_legalizing`;
+``info["legalized"]`` counts the macros it moved); only macros that do not pack on the grid
+at all end it infeasibly. A finished episode's last ``info`` holds its cost terms and
 ``info["placement"]``.
 
 Rewards (``reward=``):
@@ -251,7 +255,7 @@ class MacroPlacementEnv(gym.Env):
             return None
         placer = self._placer
         last = placer.order[placer.step - 1 : placer.step] if placer.step else ()
-        cells = None if placer.done or self._over else placer.legal_mask()
+        cells = None if placer.done or self._over else placer.room_mask()
         image = layout_image(
             self.design.netlist, self.design.floorplan, self.placement, self.render_size, highlight=last, cells=cells
         )
@@ -301,8 +305,8 @@ class MacroPlacementEnv(gym.Env):
         placer = self._placer
         increments = None if placer.done else placer.wirelength_increments()
         self._observation = self.observations.build(placer, increments)
-        legal = placer.legal_mask() if not placer.done else np.zeros((self.layout.rows, self.layout.cols), bool)
-        self._action_mask = self.layout.mask(legal)
+        offered = placer.room_mask() if not placer.done else np.zeros((self.layout.rows, self.layout.cols), bool)
+        self._action_mask = self.layout.mask(offered)
 
     def _finish(self, info: dict[str, Any]) -> float:
         """After the last macro: orientations, soft macros, final cost; returns the rest of the reward."""

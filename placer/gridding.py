@@ -155,7 +155,8 @@ def choose_grid(
     waste_y: dict[int, float] = {}
     for cols, rows in grids:
         cell_w, cell_h = floorplan.width / cols, floorplan.height / rows
-        packed = first_fit(widths / 2, heights / 2, size_class, n_classes, fixed, cols, rows, cell_w, cell_h,
+        rows_first = np.arange(cols * rows)
+        packed = first_fit(widths / 2, heights / 2, size_class, n_classes, fixed, rows_first, cols, cell_w, cell_h,
                            floorplan.width, floorplan.height, settings.spacing, touch, xs, ys)  # fmt: skip
         if packed < movable.size:
             continue

@@ -150,9 +150,9 @@ def boxes_fit(new_boxes, count, boxes, skip, spacing, touch, width, height):
 
 
 @njit(cache=True)
-def first_fit(half_w, half_h, size_class, n_classes, obstacles, cols, rows, cell_w, cell_h, width, height, spacing,
+def first_fit(half_w, half_h, size_class, n_classes, obstacles, scan, cols, cell_w, cell_h, width, height, spacing,
               touch, xs, ys):  # fmt: skip
-    """Pack macros, in the given order, each centred on its first legal cell in row order (bottom row first).
+    """Pack macros, in the given order, each centred on the first legal cell of ``scan`` (cell indices).
 
     Macro ``k`` has half sizes ``half_w[k], half_h[k]``; macros of the same ``size_class`` have the
     same size. ``obstacles`` are the boxes already on the canvas. Fills ``xs, ys`` with the
@@ -168,19 +168,40 @@ def first_fit(half_w, half_h, size_class, n_classes, obstacles, cols, rows, cell
     # A cell that failed a macro fails every later macro of the same size: boxes are only added.
     start = np.zeros(n_classes, dtype=np.int64)
     for k in range(n):
-        cell = start[size_class[k]]
-        while cell < cols * rows:
+        at = start[size_class[k]]
+        while at < scan.size:
+            cell = scan[at]
             x, y = (cell % cols + 0.5) * cell_w, (cell // cols + 0.5) * cell_h
             new[0, 0], new[0, 1], new[0, 2], new[0, 3] = x - half_w[k], y - half_h[k], x + half_w[k], y + half_h[k]
             if boxes_fit(new, 1, boxes, skip, spacing, touch, width, height):
                 break
-            cell += 1
-        start[size_class[k]] = cell
-        if cell == cols * rows:
+            at += 1
+        start[size_class[k]] = at
+        if at == scan.size:
             return k
         boxes[k] = new[0]
-        xs[k], ys[k] = (cell % cols + 0.5) * cell_w, (cell // cols + 0.5) * cell_h
+        xs[k], ys[k] = x, y
     return n
+
+
+def scan_orders(floorplan: Floorplan) -> list[np.ndarray]:
+    """The orders in which packings scan the grid's cells (first fit takes the first legal one).
+
+    Rows from the bottom (the order of :meth:`MacroBoxes.packs`), rows from the top, columns
+    from the left, columns from the right, and from the rim inwards (by distance to the
+    nearest edge): each packs the macros against another part of the canvas and leaves
+    another part free.
+    """
+    cols, rows = floorplan.cols, floorplan.rows
+    cells = np.arange(cols * rows, dtype=np.int64)
+    by_column = cells.reshape(rows, cols).T.ravel()
+    x, y = (cells % cols + 0.5) * floorplan.cell_width, (cells // cols + 0.5) * floorplan.cell_height
+    to_edge = np.minimum(np.minimum(x, floorplan.width - x), np.minimum(y, floorplan.height - y))
+    return [cells, cells[::-1].copy(), by_column, by_column[::-1].copy(), np.argsort(to_edge, kind="stable")]
+
+
+SCANS = 5
+"""How many orders :func:`scan_orders` gives."""
 
 
 def size_classes(width, height) -> tuple[np.ndarray, int]:
@@ -218,6 +239,7 @@ class MacroBoxes:
         self._skip = np.full(8, -1, dtype=np.int64)
         self._cover: np.ndarray | None = None  # kept up to date while slots are only put down
         self.size_class, self.n_classes = size_classes(self.half_w, self.half_h)
+        self._scans: list[np.ndarray] | None = None  # scan_orders(floorplan), once a packing asks
 
     @classmethod
     def of(cls, netlist: Netlist, floorplan: Floorplan, placement: Placement, slots, spacing: float = 0.0):
@@ -278,23 +300,42 @@ class MacroBoxes:
 
         When they do, a legal completion exists: this is the room rule of sequential placement.
         """
+        return self.pack(slots) is not None
+
+    def pack(self, slots, scan: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+        """Centres ``xs, ys`` packing the (unplaced) ``slots`` around the boxes on the canvas, or ``None``.
+
+        Each slot in turn goes on the first legal cell of the ``scan``-th of
+        :func:`scan_orders` (the first: rows from the bottom, as :meth:`packs` scans).
+        """
         slots = np.asarray(slots, dtype=np.int64)
         if slots.size == 0:
-            return True
+            return np.empty(0), np.empty(0)
+        if self._scans is None:
+            self._scans = scan_orders(self.floorplan)
         fp = self.floorplan
         xs, ys = np.empty(slots.size), np.empty(slots.size)
         packed = first_fit(self.half_w[slots], self.half_h[slots], self.size_class[slots], self.n_classes,
-                           self.obstacles(), fp.cols, fp.rows, fp.cell_width, fp.cell_height, fp.width, fp.height,
-                           self.spacing, self.touch, xs, ys)  # fmt: skip
-        return packed == slots.size
+                           self.obstacles(), self._scans[scan], fp.cols, fp.cell_width, fp.cell_height, fp.width,
+                           fp.height, self.spacing, self.touch, xs, ys)  # fmt: skip
+        return (xs, ys) if packed == slots.size else None
+
+    def boxes_at(self, slots, xs, ys) -> np.ndarray:
+        """The boxes of ``slots``' macros centred at ``xs, ys``."""
+        hw, hh = self.half_w[slots], self.half_h[slots]
+        return np.column_stack([xs - hw, ys - hh, xs + hw, ys + hh]).reshape(-1, 4)
 
     def leaves_room(self, i: int, x: float, y: float, rest) -> bool:
         """Whether, with slot ``i`` put at ``(x, y)``, the unplaced slots ``rest`` still pack (:meth:`packs`)."""
+        return self.pack_after(i, x, y, rest) is not None
+
+    def pack_after(self, i: int, x: float, y: float, rest) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`pack` of the unplaced slots ``rest`` (rows from the bottom) with slot ``i`` put at ``(x, y)``."""
         saved, was_placed = self.boxes[i].copy(), self.placed[i]
         self.boxes[i] = (x - self.half_w[i], y - self.half_h[i], x + self.half_w[i], y + self.half_h[i])
         self.placed[i] = True
         try:
-            return self.packs(rest)
+            return self.pack(rest)
         finally:
             self.boxes[i], self.placed[i] = saved, was_placed
 

@@ -18,11 +18,14 @@ import numpy as np
 from netlists import Floorplan, Netlist, NodeKind, Orientation, Placement
 from placer.cost import CostModel, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import MacroBoxes, PackingError, cell_centre, cell_centres, legal_cells
+from placer.legality import SCANS, MacroBoxes, PackingError, cell_centre, cell_centres, legal_cells
 from placer.legalize import legalize
 
 ORDERS = ("area", "netlist", "random")
 """Named macro orders: area descending (Circuit Training's, ties in netlist order), netlist order, random."""
+
+ROOM_CHECKS = 16
+"""First-fit checks of single cells per step at most in :meth:`SequentialPlacer.room_mask` (each packs the rest)."""
 
 FLIPS = (Orientation.N, Orientation.FN, Orientation.S, Orientation.FS)
 """The orientations that keep a macro's footprint and that Circuit Training's coordinate descent tries."""
@@ -144,7 +147,13 @@ class SequentialPlacer:
         self._xs, self._ys = cell_centres(floorplan)
         self.step = 0
         self._mask: np.ndarray | None = None
+        self._room: np.ndarray | None = None
         self._packs: bool | None = None  # whether the unplaced macros pack from here, once asked
+        # Packings of the macros after the current one, one per scan order (see room_mask), then the
+        # one that let the last macro's cell in, if first fit found it: centres per slot; None: to
+        # compute (none, for the last); False: that scan's packing failed at this step.
+        self._witnesses: list = [None] * (SCANS + 1)
+        self._checked: dict[int, np.ndarray] = {}  # this step's cells let in by first fit, and its packing
 
     # ---------------------------------------------------------------- reading
     @property
@@ -203,6 +212,73 @@ class SequentialPlacer:
             self._packs = self.boxes.packs(np.arange(self.step, self.order.size))
         return not self._packs
 
+    def room_mask(self) -> np.ndarray:
+        """The legal cells of the current macro that leave room for the rest of the order (the room rule).
+
+        A cell is kept when a packing of the rest is known that the macro on it does not
+        overlap: one of the packings of :func:`placer.legality.scan_orders` (kept from step to
+        step while the macros put down miss them), or else the first-fit packing of
+        :meth:`leaves_room` with the macro on that cell, tried on at most ``ROOM_CHECKS``
+        cells a step, those of least wirelength first. So every kept cell has a legal
+        completion, the kept cell of one step keeps one open for the next, and an episode
+        that starts with a packing never reaches a dead end. Cells no packing clears are
+        not offered: on a crowded grid some that first fit would keep may be left out, and
+        when no cell is kept (no scan packs the rest from here) every legal cell is offered,
+        as :meth:`leaves_room` does. Computed once per step and shared (do not modify it).
+        """
+        if self._room is None:
+            self._room = self._room_mask()
+        return self._room
+
+    def _room_mask(self) -> np.ndarray:
+        legal = self.legal_mask()
+        rest = np.arange(self.step + 1, self.order.size)
+        if not legal.any() or rest.size == 0:
+            return legal
+        boxes, node = self.boxes, self.current
+        width, height = self.model.netlist.node_width[node], self.model.netlist.node_height[node]
+        unknown, known = legal.copy(), False
+        for scan in range(SCANS + 1):
+            if self._witnesses[scan] is None and scan < SCANS:
+                packed = boxes.pack(rest, scan)
+                self._witnesses[scan] = False if packed is None else self._slotted(rest, packed)
+            witness = self._witnesses[scan]
+            if witness is None or witness is False:
+                continue
+            known = True
+            unknown &= ~legal_cells(self.floorplan, width, height, boxes.boxes_at(rest, *witness[:, rest]),
+                                    self.spacing)  # fmt: skip
+            if not unknown.any():
+                return legal
+        if not known:  # the rest does not pack even without the current macro: no cell keeps room
+            return legal
+        room = legal & ~unknown
+        candidates = np.flatnonzero(unknown)
+        if candidates.size > ROOM_CHECKS:  # the cells a placer wants most are checked first
+            candidates = candidates[np.argsort(self.wirelength_increments().flat[candidates], kind="stable")]
+        checks = 0
+        for cell in candidates:  # the exact first-fit check; what it packs clears other cells too
+            if not unknown.flat[cell]:
+                continue
+            if checks == ROOM_CHECKS:
+                break
+            checks += 1
+            packed = boxes.pack_after(self.step, *cell_centre(self.floorplan, int(cell)), rest)
+            unknown.flat[cell] = False
+            if packed is not None:
+                room.flat[cell] = True
+                self._checked[int(cell)] = self._slotted(rest, packed)
+                clear = legal_cells(self.floorplan, width, height, boxes.boxes_at(rest, *packed), self.spacing)
+                room |= unknown & clear
+                unknown &= ~clear
+        return room if room.any() else legal
+
+    def _slotted(self, rest: np.ndarray, packed: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """A packing's centres as a ``2 x slots`` array (NaN for the slots it does not hold)."""
+        centres = np.full((2, self.order.size), np.nan)
+        centres[0, rest], centres[1, rest] = packed
+        return centres
+
     def unplaceable(self) -> list[int]:
         """Macros of the order that fit nowhere even on the canvas as it was at the start."""
         return [int(node) for node in self.order if not self.legal_mask(int(node)).any()]
@@ -222,10 +298,28 @@ class SequentialPlacer:
             raise ValueError(f"cell {cell} is not legal for {self.model.netlist.node_names[node]}")
         x, y = cell_centre(self.floorplan, cell)
         total = self.cost.place(node, x, y, orientation)
+        self._witnesses[SCANS] = self._checked.get(cell)  # the packing that let this cell in, when no scan's did
+        self._checked = {}
+        self._keep_witnesses(x, y)
         self.boxes.put(self.step, x, y)
         self.step += 1
-        self._mask = self._packs = None
+        self._mask = self._room = self._packs = None
         return total
+
+    def _keep_witnesses(self, x: float, y: float) -> None:
+        """Keep the packings of the rest that the current macro put at ``(x, y)`` misses: they still pack the rest."""
+        rest = np.arange(self.step + 1, self.order.size)
+        box = self.boxes.boxes_at([self.step], [x], [y])[0]
+        touch, spacing = self.boxes.touch, self.spacing
+        for scan, witness in enumerate(self._witnesses):
+            if witness is None or witness is False:
+                self._witnesses[scan] = None
+                continue
+            others = self.boxes.boxes_at(rest, *witness[:, rest])
+            overlap_x = np.minimum(box[2] + spacing, others[:, 2]) - np.maximum(box[0] - spacing, others[:, 0])
+            overlap_y = np.minimum(box[3] + spacing, others[:, 3]) - np.maximum(box[1] - spacing, others[:, 1])
+            if ((overlap_x > touch) & (overlap_y > touch)).any():
+                self._witnesses[scan] = None
 
     def complete_by_legalizing(self) -> int:
         """Place the rest of the order where wirelength wants it, overlaps allowed, then legalise every macro.
@@ -252,6 +346,7 @@ class SequentialPlacer:
                 self.boxes.put(self.step, x, y)
                 self.step += 1
             legal = legalize(nl, fp, self.cost.placement(), self.order, self.spacing)
+            self._witnesses, self._checked = [None] * (SCANS + 1), {}
         except PackingError:
             for k in range(first, self.step):
                 self.cost.unplace(int(self.order[k]))
@@ -263,7 +358,7 @@ class SequentialPlacer:
             if (xs[k], ys[k]) != self.cost.location(int(node))[:2]:
                 self.cost.move(int(node), xs[k], ys[k])
                 self.boxes.put(k, xs[k], ys[k])
-        self._mask = None
+        self._mask = self._room = None
         return legal.moved
 
 

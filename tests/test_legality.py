@@ -8,7 +8,16 @@ import pytest
 import netlists
 from netlists import Blockage, Floorplan, NodeKind
 from placer.cost import CostModel
-from placer.legality import TOUCH, MacroBoxes, add_cover, cell_centre, cell_centres, legal_cells, obstacle_boxes
+from placer.legality import (
+    SCANS,
+    TOUCH,
+    MacroBoxes,
+    add_cover,
+    cell_centre,
+    cell_centres,
+    legal_cells,
+    obstacle_boxes,
+)
 from tests.random_designs import random_floorplan
 
 
@@ -171,3 +180,21 @@ def test_macro_boxes_cover_counts_fixed_boxes_and_placed_slots_only():
     assert cover.sum() == pytest.approx(10 + 4) and cover[:, 0].sum() == pytest.approx(10)
     assert cover[4:6, 4:6].min() == pytest.approx(1.0)
     assert boxes.obstacles().shape == (2, 4) and boxes.obstacles(but=0).shape == (1, 4)
+
+
+def test_packings_scanned_from_each_side_are_legal_and_start_on_that_side():
+    floorplan = Floorplan(100.0, 100.0, 10, 10)
+    boxes = MacroBoxes(floorplan, [20.0] * 8, [20.0] * 8, np.array([[40.0, 40.0, 60.0, 60.0]]))  # a block mid-canvas
+    packings = [boxes.pack(range(8), scan) for scan in range(SCANS)]
+    for xs, ys in packings:
+        placed = MacroBoxes(floorplan, [20.0] * 8, [20.0] * 8, np.array([[40.0, 40.0, 60.0, 60.0]]))
+        for i in range(8):
+            assert placed.legal_cells(i)[int(ys[i] // 10), int(xs[i] // 10)], "each lands on a legal cell"
+            placed.put(i, xs[i], ys[i])
+    firsts = [(xs[:2].tolist(), ys[:2].tolist()) for xs, ys in packings[:4]]
+    assert firsts == [([15.0, 35.0], [15.0, 15.0]), ([85.0, 65.0], [85.0, 85.0]),  # rows: bottom, top
+                      ([15.0, 15.0], [15.0, 35.0]), ([85.0, 85.0], [85.0, 65.0])]  # columns: left, right  # fmt: skip
+    to_edge = [np.minimum(np.minimum(xs, 100 - xs), np.minimum(ys, 100 - ys)).max() for xs, ys in packings]
+    assert to_edge[4] == 15.0 < to_edge[0], "the rim packing keeps to the edges"
+    assert boxes.pack(range(8), 0) is not None and MacroBoxes(floorplan, [20.0] * 17, [20.0] * 17,
+                                                               np.zeros((0, 4))).pack(range(17)) is None  # fmt: skip

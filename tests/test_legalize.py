@@ -15,7 +15,7 @@ from placer.baselines import METHODS, FlowSettings, place
 from placer.cost import CostModel
 from placer.fd import FDSchedule
 from placer.gridding import gridded
-from placer.legality import PackingError, cell_centres, legal_cells, obstacle_boxes
+from placer.legality import SCANS, PackingError, cell_centre, cell_centres, legal_cells, obstacle_boxes
 from placer.legalize import legalize
 from placer.sequential import SequentialPlacer, placement_order
 
@@ -87,7 +87,55 @@ def test_macros_that_do_not_pack_are_refused_in_one_line():
         legalize(design.netlist, design.floorplan, design.placement)
 
 
-def test_an_episode_driven_into_a_dead_end_is_legalised_not_lost():
+def test_the_environment_offers_only_cells_that_leave_room():
+    env = MacroPlacementEnv(quadrants(), max_grid=16, fd_schedule=None)
+    obs, _ = env.reset(seed=0)
+    centre, corner = 4 * 10 + 4, 2 * 10 + 2
+    placer = env._placer
+    assert placer.legal_mask().flat[centre] and not placer.room_mask().flat[centre] and placer.room_mask().flat[corner]
+    mask = env.action_masks()
+    assert not mask[env.layout.encode(centre)] and mask[env.layout.encode(corner)]
+    seen = obs["maps"][(5, *env.layout.window)] > 0
+    np.testing.assert_array_equal(seen, placer.room_mask(), "the observation shows the offered cells")
+    for seed in range(4):  # any cells the mask offers: no dead end
+        env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        while True:
+            _, _, terminated, _, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+            if terminated:
+                break
+        assert not info["infeasible"] and info["legalized"] == 0 and info["overlap_area"] == 0.0
+
+
+def test_every_cell_the_room_rule_keeps_has_a_completion():
+    design, _ = gridded(synthetic.equal_macros(50, 0.6, seed=1))
+    fp = design.floorplan  # a finer grid than chosen: macros span cells, and the free space fragments
+    design = dataclasses.replace(design, floorplan=dataclasses.replace(fp, cols=2 * fp.cols, rows=2 * fp.rows))
+    model = CostModel(design.netlist, design.floorplan)
+    order = placement_order(design.netlist, design.placement)
+    rng, dropped = np.random.default_rng(1), 0
+    for _ in range(3):
+        placer = SequentialPlacer(model, design.placement, order)
+        while not placer.done:
+            legal, room = placer.legal_mask(), placer.room_mask()
+            assert room.any() and not (room & ~legal).any()
+            dropped += int(legal.sum() - room.sum())
+            rest = np.arange(placer.step + 1, order.size)
+            for cell in rng.choice(np.flatnonzero(room), size=min(3, int(room.sum())), replace=False):
+                boxes = placer.boxes
+                was = boxes.boxes[placer.step].copy()
+                boxes.put(placer.step, *cell_centre(design.floorplan, int(cell)))
+                completed = any(boxes.pack(rest, scan) is not None for scan in range(SCANS))
+                boxes.take(placer.step)
+                boxes.boxes[placer.step] = was
+                assert completed or int(cell) in placer._checked, "a packing of the rest is known"
+            placer.place(int(rng.choice(np.flatnonzero(room))))
+    assert dropped > 0, "the rule dropped some cells on this grid"
+
+
+def test_an_episode_driven_into_a_dead_end_is_legalised_not_lost(monkeypatch):
+    # The room rule keeps the centre out; offered anyway (as when first fit finds no packing), it is legalised.
+    monkeypatch.setattr(SequentialPlacer, "room_mask", SequentialPlacer.legal_mask)
     env = MacroPlacementEnv(quadrants(), max_grid=16, fd_schedule=None, reward="dense")
     env.reset(seed=0)
     start = env._placer.cost.wirelength_cost
@@ -118,7 +166,7 @@ def test_crowded_equal_macros_are_placed_legally_by_every_method(count, fill, fi
         obs, _, terminated, _, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
         if terminated:
             break
-    assert not info["infeasible"] and info["placed"] == count
+    assert not info["infeasible"] and info["placed"] == count and info["legalized"] == 0, "no dead end"
     assert hard_macro_violations(design, env.placement) == []
     if count == 50:  # the bundled policy too (its episodes are the environment's)
         result = policy_place(design, samples=2, fd_schedule=FDSchedule.circuit_training())
