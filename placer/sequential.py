@@ -238,11 +238,10 @@ class SequentialPlacer:
         boxes, node = self.boxes, self.current
         width, height = self.model.netlist.node_width[node], self.model.netlist.node_height[node]
         unknown, known = legal.copy(), False
+        if self._apart(rest, 0, 1, height) or self._apart(rest, 2, 3, width):
+            return legal
         for scan in range(SCANS + 1):
-            if self._witnesses[scan] is None and scan < SCANS:
-                packed = boxes.pack(rest, scan)
-                self._witnesses[scan] = False if packed is None else self._slotted(rest, packed)
-            witness = self._witnesses[scan]
+            witness = self._witness(rest, scan)
             if witness is None or witness is False:
                 continue
             known = True
@@ -272,6 +271,29 @@ class SequentialPlacer:
                 room |= unknown & clear
                 unknown &= ~clear
         return room if room.any() else legal
+
+    def _witness(self, rest: np.ndarray, scan: int):
+        """The packing of ``rest`` kept for ``scan``, computed when there is none (False: it failed)."""
+        if self._witnesses[scan] is None and scan < SCANS:
+            packed = self.boxes.pack(rest, scan)
+            self._witnesses[scan] = False if packed is None else self._slotted(rest, packed)
+        return self._witnesses[scan]
+
+    def _apart(self, rest: np.ndarray, low: int, high: int, size: float) -> bool:
+        """Whether the packings from one side (``low``) and the other (``high``) leave a gap the macro cannot span.
+
+        The packings of rows from the bottom and from the top (or of columns from the left and
+        the right) then cannot both be overlapped by the current macro (of ``size`` across the
+        gap), so every legal cell is clear of one of them: the test of a roomy canvas, two
+        packings and no mask.
+        """
+        below, above = self._witness(rest, low), self._witness(rest, high)
+        if below is None or below is False or above is None or above is False:
+            return False
+        axis, half = (1, self.boxes.half_h) if low == 0 else (0, self.boxes.half_w)
+        reach = (below[axis, rest] + half[rest]).max()  # the far edge of the low side's packing
+        start = (above[axis, rest] - half[rest]).min()  # the near edge of the high side's
+        return start - reach >= size + 2 * self.spacing
 
     def _slotted(self, rest: np.ndarray, packed: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """A packing's centres as a ``2 x slots`` array (NaN for the slots it does not hold)."""
