@@ -18,7 +18,7 @@ import numpy as np
 from netlists import Floorplan, Netlist, NodeKind, Orientation, Placement
 from placer.cost import CostModel, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import SCANS, MacroBoxes, PackingError, cell_centre, cell_centres, legal_cells
+from placer.legality import SCANS, MacroBoxes, PackingError, boxes_fit, cell_centre, cell_centres, legal_cells
 from placer.legalize import legalize
 
 ORDERS = ("area", "netlist", "random")
@@ -331,16 +331,14 @@ class SequentialPlacer:
     def _keep_witnesses(self, x: float, y: float) -> None:
         """Keep the packings of the rest that the current macro put at ``(x, y)`` misses: they still pack the rest."""
         rest = np.arange(self.step + 1, self.order.size)
-        box = self.boxes.boxes_at([self.step], [x], [y])[0]
-        touch, spacing = self.boxes.touch, self.spacing
+        box = self.boxes.boxes_at([self.step], [x], [y])
+        fp, no_skip = self.floorplan, np.full(1, -1)
         for scan, witness in enumerate(self._witnesses):
             if witness is None or witness is False:
                 self._witnesses[scan] = None
                 continue
             others = self.boxes.boxes_at(rest, *witness[:, rest])
-            overlap_x = np.minimum(box[2] + spacing, others[:, 2]) - np.maximum(box[0] - spacing, others[:, 0])
-            overlap_y = np.minimum(box[3] + spacing, others[:, 3]) - np.maximum(box[1] - spacing, others[:, 1])
-            if ((overlap_x > touch) & (overlap_y > touch)).any():
+            if not boxes_fit(box, 1, others, no_skip, self.spacing, self.boxes.touch, fp.width, fp.height):
                 self._witnesses[scan] = None
 
     def complete_by_legalizing(self) -> int:
