@@ -100,7 +100,7 @@ class AnalyticResult:
 
 
 # ------------------------------------------------------------------------------------ kernels
-@njit(cache=True, fastmath=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _wa_axis(net_start, net_pins, weight, pos, gamma, grad):
     """Weighted-average wirelength along one axis; adds its gradient per pin to ``grad``.
 
@@ -144,7 +144,7 @@ def _wa_axis(net_start, net_pins, weight, pos, gamma, grad):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _hpwl(net_start, net_pins, weight, pin_x, pin_y):
     total = 0.0
     for net in range(net_start.size - 1):

@@ -82,7 +82,7 @@ def default_cluster_count(n_cells: int) -> int:
     return int(min(n_cells, min(1000, max(200, round(n_cells / 110)))))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_choice_pass(cl_start, cl_nets, net_start, net_members, net_share, area, xs, ys, pitch, max_area, order,
                        merges_wanted):  # fmt: skip
     """One coarsening pass; returns the new group of every cluster and the number of groups."""

@@ -14,7 +14,7 @@ from numba import njit
 from scipy import fft
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _bin_overlaps(lo, hi, size, count, out):
     """Overlap of ``[lo, hi]`` with bins ``first, first + 1, ...`` written to ``out``; returns (first, n)."""
     first, last = max(int(lo / size), 0), min(int(hi / size), count - 1)
@@ -23,7 +23,7 @@ def _bin_overlaps(lo, hi, size, count, out):
     return first, max(last - first + 1, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scatter_density(xs, ys, half_w, half_h, scale, bin_w, bin_h, out):
     """Add ``scale *`` the overlap area of every box with every bin to ``out`` (x-major)."""
     nbx, nby = out.shape
@@ -36,7 +36,7 @@ def scatter_density(xs, ys, half_w, half_h, scale, bin_w, bin_h, out):
                 out[i0 + a, j0 + b] += scale[k] * ox[a] * oy[b]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gather_field(xs, ys, half_w, half_h, scale, bin_w, bin_h, field_x, field_y, gx, gy):
     """Gradient of the electrostatic energy: minus the field integrated over each node's box."""
     nbx, nby = field_x.shape

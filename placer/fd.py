@@ -115,14 +115,14 @@ class FDSchedule:
             raise ValueError("steps and force factors must not be negative")
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pin_positions(node_x, node_y, pin_node, pin_ox, pin_oy, pin_x, pin_y):
     for pin in range(pin_node.size):
         pin_x[pin] = node_x[pin_node[pin]] + pin_ox[pin]
         pin_y[pin] = node_y[pin_node[pin]] + pin_oy[pin]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _attract(net_start, net_pins, net_weight, pin_node, pin_is_port, pin_x, pin_y, movable, k, io_factor, fx, fy):
     """Spring forces along every driver-to-sink pair, on the movable ends."""
     for net in range(net_start.size - 1):
@@ -145,7 +145,7 @@ def _attract(net_start, net_pins, net_weight, pin_node, pin_is_port, pin_x, pin_
                 fy[b] -= spring * dy
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _repel(objects, node_x, node_y, half_w, half_h, magnitude, fx, fy):
     """Push apart every pair of overlapping objects (sweep over boxes sorted by left edge)."""
     left = node_x[objects] - half_w[objects]
@@ -172,7 +172,7 @@ def _repel(objects, node_x, node_y, half_w, half_h, magnitude, fx, fy):
             fy[b] -= magnitude * dir_y
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, fy):
     """Move by the per-axis normalised forces; cancel moves that leave the canvas."""
     max_fx = max_fy = 0.0
@@ -187,7 +187,7 @@ def _move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, f
                 node_x[node], node_y[node] = x, y
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _run_stage(steps, attract_on, repel_on, k, io_factor, repel, max_move, movers, objects, movable, node_x,
                node_y, half_w, half_h, width, height, net_start, net_pins, net_weight, pin_node, pin_is_port,
                pin_ox, pin_oy, pin_x, pin_y, fx, fy):  # fmt: skip
@@ -204,7 +204,7 @@ def _run_stage(steps, attract_on, repel_on, k, io_factor, repel, max_move, mover
         _move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, fy)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _jacobi_move(movers, node_x, node_y, half_w, half_h, width, height, max_move, fx, fy, dfx, dfy, weight, stiffness):
     """Move each node by (spring + weight * density force) / its spring constant, at most ``max_move``, kept inside."""
     for i in range(movers.size):

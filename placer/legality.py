@@ -30,7 +30,7 @@ class PackingError(ValueError):
     """The macros do not fit on the canvas by any of the placer's strategies."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _paint_blocked(x_lo, x_hi, y_lo, y_hi, cell_w, cell_h, cols, rows, diff):
     """Mark the cells whose centre lies strictly inside each open box ``(x_lo, x_hi) x (y_lo, y_hi)``."""
     for k in range(x_lo.size):
@@ -86,7 +86,7 @@ def legal_cells(
     return free & inside_y[:, None] & inside_x[None, :]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_cover(boxes, cell_w, cell_h, cols, rows, cover):
     """Add to ``cover`` (``rows x cols``) the fraction of each cell that each box covers.
 
@@ -125,7 +125,7 @@ def cell_of(floorplan: Floorplan, x: float, y: float) -> tuple[int, int]:
     return row, col
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def boxes_fit(new_boxes, count, boxes, skip, spacing, touch, width, height):
     """Whether ``new_boxes[:count]`` lie in the canvas, clear of ``boxes`` (but rows ``skip``) and of each other."""
     for a in range(count):
@@ -149,7 +149,7 @@ def boxes_fit(new_boxes, count, boxes, skip, spacing, touch, width, height):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def first_fit(half_w, half_h, size_class, n_classes, obstacles, scan, cols, cell_w, cell_h, width, height, spacing,
               touch, xs, ys):  # fmt: skip
     """Pack macros, in the given order, each centred on the first legal cell of ``scan`` (cell indices).

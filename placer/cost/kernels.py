@@ -61,7 +61,7 @@ State = namedtuple("State", (
 """What a placement sets; the kernels update it in place."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _grid_index(value: float, size: float, count: int) -> int:
     """Cell index of a coordinate along one axis, clamped to ``[0, count - 1]``."""
     index = np.floor(value / size)
@@ -72,7 +72,7 @@ def _grid_index(value: float, size: float, count: int) -> int:
     return int(index)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _pin_grid_index(value: float, size: float, inverse: float, count: int) -> int:
     """:func:`_grid_index` for a point inside the canvas, multiplying by the inverse cell size.
 
@@ -86,7 +86,7 @@ def _pin_grid_index(value: float, size: float, inverse: float, count: int) -> in
     return int(min(index, count - 1))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def update_pins(pins, graph, grid, state):
     """Absolute position and congestion cell (row, col and ``row * cols + col``) of the given pins."""
     g, grid, s = Graph(*graph), Grid(*grid), State(*state)
@@ -115,7 +115,7 @@ def update_pins(pins, graph, grid, state):
             pin_cell[pin] = row * cols + col
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _route_h(h_diff, cols, row, col_a, col_b, w):
     """A horizontal wire in ``row`` crossing the right edges of columns min..max-1.
 
@@ -128,7 +128,7 @@ def _route_h(h_diff, cols, row, col_a, col_b, w):
         h_diff[row * (cols + 1) + hi] -= w
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _route_v(v_diff, cols, col, row_a, row_b, w):
     """A vertical wire in ``col`` crossing the top edges of rows min..max-1 (difference array along columns)."""
     lo, hi = min(row_a, row_b), max(row_a, row_b)
@@ -137,18 +137,18 @@ def _route_v(v_diff, cols, col, row_a, row_b, w):
         v_diff[hi * cols + col] -= w
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _route_two(h, v, cols, r1, c1, r2, c2, w):
     _route_h(h, cols, r1, c1, c2, w)  # horizontal leg in the source row
     _route_v(v, cols, c2, r1, r2, w)  # vertical leg in the sink column
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _less(a1, b1, a2, b2):
     return a1 < a2 or (a1 == a2 and b1 < b2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sort3(a1, a2, a3, b1, b2, b3):
     """Sort three (a, b) pairs by (a, b); returns a1, b1, a2, b2, a3, b3 in order."""
     if _less(a2, b2, a1, b1):
@@ -160,7 +160,7 @@ def _sort3(a1, a2, a3, b1, b2, b3):
     return a1, b1, a2, b2, a3, b3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _route_three(h, v, cols, r1, r2, r3, c1, c2, c3, w):
     """Circuit Training's L / T routing of a net spanning exactly three cells."""
     c1, r1, c2, r2, c3, r3 = _sort3(c1, c2, c3, r1, r2, r3)  # by (col, row)
@@ -183,7 +183,7 @@ def _route_three(h, v, cols, r1, r2, r3, c1, c2, c3, w):
         _route_v(v, cols, c3, r2, r3, w)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def update_nets(nets, sign, recompute_hpwl, graph, grid, state):
     """Add (``sign`` +1) or remove (-1) the grid routing of nets; returns the wirelength change.
 
@@ -248,14 +248,14 @@ def update_nets(nets, sign, recompute_hpwl, graph, grid, state):
     return delta
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _footprint(node, node_x, node_y, node_w, node_h):
     """Left, bottom, right and top edges of a node's box around its centre."""
     x, y = node_x[node], node_y[node]
     return x - node_w[node] / 2, y - node_h[node] / 2, x + node_w[node] / 2, y + node_h[node] / 2
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_density(nodes, sign, graph, grid, state):
     """Add (or remove) the area each node's footprint covers in every placement-grid cell."""
     g, grid, s = Graph(*graph), Grid(*grid), State(*state)
@@ -276,7 +276,7 @@ def add_density(nodes, sign, graph, grid, state):
                     occupancy[r * cols + c] += sign * ox * oy
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _overlap_lengths(x0, y0, x1, y1, r, c, gw, gh):
     ox = min(x1, (c + 1) * gw) - max(x0, c * gw)
     oy = min(y1, (r + 1) * gh) - max(y0, r * gh)
@@ -285,7 +285,7 @@ def _overlap_lengths(x0, y0, x1, y1, r, c, gw, gh):
     return 0.0, 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_macro_blockage(nodes, sign, graph, grid, state):
     """Add (or remove) the routing tracks hard macros take over congestion cells.
 
@@ -327,7 +327,7 @@ def add_macro_blockage(nodes, sign, graph, grid, state):
                 hm[r * cols + right] -= sign * _overlap_lengths(x0, y0, x1, y1, r, right, gw, gh)[1] * h_alloc
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def congestion_totals(grid, state):
     """Smoothed net demand plus macro blockage, normalised, per congestion cell: ``s.h_total`` and ``s.v_total``.
 
@@ -362,7 +362,7 @@ def congestion_totals(grid, state):
         v_out[i] += vm_raw[i] / v_cap
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def top_mean(values, fraction, hint, scratch):
     """Mean of the ``floor(fraction * n)`` largest values (the largest value when that is 0).
 
@@ -391,7 +391,7 @@ def top_mean(values, fraction, hint, scratch):
     return np.partition(top_wide, wide - k)[wide - k :].sum() / k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def density_cost(grid, state):
     """Circuit Training's density cost: half the mean of the top 10 % cell densities.
 
@@ -406,7 +406,7 @@ def density_cost(grid, state):
     return 0.5 * occupied.mean() if occupied.size else 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def congestion_cost(grid, state):
     """Mean of the top 5 % of the concatenated V and H congestion maps."""
     congestion_totals(grid, state)
@@ -417,7 +417,7 @@ def congestion_cost(grid, state):
     return top_mean(s.both, 0.05, s.top_hints[1:2], s.top_scratch)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def hard_macro_overlap(nodes, graph, grid, state):
     """Area shared by pairs of placed nodes, and their area outside the canvas."""
     g, grid, s = Graph(*graph), Grid(*grid), State(*state)
@@ -448,7 +448,7 @@ def hard_macro_overlap(nodes, graph, grid, state):
     return total, outside
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def move_nodes(nodes, new_x, new_y, new_orient, graph, grid, state):
     """Move nodes one after another, updating every map; returns the wirelength change.
 
@@ -476,7 +476,7 @@ def move_nodes(nodes, new_x, new_y, new_orient, graph, grid, state):
     return delta
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def wirelength_increments(node, orient, xs, ys, graph, state, out_x, out_y):
     """Weighted wirelength change when ``node`` goes to ``(xs[i], ys[j])``: ``out_x[i] + out_y[j]``.
 
@@ -523,7 +523,7 @@ def wirelength_increments(node, orient, xs, ys, graph, state, out_x, out_y):
     out_x -= current
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def move_nodes_scored(nodes, new_x, new_y, new_orient, graph, grid, state):
     """:func:`move_nodes`, then the density and congestion costs: one call per change.
 
