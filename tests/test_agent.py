@@ -87,6 +87,20 @@ def test_the_network_gives_one_logit_per_cell_and_the_same_weights_fit_every_map
         PlacementNet(MacroPlacementEnv("toy_macro_stdcell", max_grid=36, fd_schedule=None).observation_space)
 
 
+def test_a_samples_logits_and_value_do_not_depend_on_the_rest_of_the_batch():
+    big = MacroPlacementEnv("ariane133", max_grid=64, fd_schedule=None)  # 24 x 21 in a 64 x 64 map
+    small = MacroPlacementEnv(generate(SyntheticSpec(hard_macros=8, soft_macros=16, max_grid=16, seed=1)),
+                              max_grid=64, fd_schedule=None)  # fmt: skip
+    net = PlacementNet(big.observation_space).eval()
+    a, b = observation_batch(big, 3), observation_batch(small, 2)
+    mixed = {key: th.cat([a[key][:2], b[key], a[key][2:]]) for key in a}
+    with th.no_grad():
+        together = net(mixed)
+        alone = th.cat([net(a)[:2], net(b), net(a)[2:]])
+    assert th.allclose(together, alone, atol=1e-5), "a sample's output moved with its batch companions"
+    assert not th.allclose(together[0], together[2], atol=1e-3), "different designs, different outputs"
+
+
 def test_the_policy_has_no_dense_layer_over_cells_and_never_picks_a_masked_cell():
     env = MacroPlacementEnv("ariane133", max_grid=128, fd_schedule=None, orientation="action")
     model = MaskablePPO(PlacementPolicy, env, n_steps=64, batch_size=64, seed=0, device="cpu")

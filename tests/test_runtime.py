@@ -72,6 +72,18 @@ def test_onnx_runtime_gives_torchs_logits_and_most_likely_cells(exported, design
             assert (got[~legal] <= -1e7).all()
 
 
+def test_onnx_runtime_computes_each_sample_on_its_own_window(exported):
+    onnx = OnnxPolicy(exported)
+    big = MacroPlacementEnv(netlists.load("ariane133"), max_grid=64, fd_schedule=None)
+    small = MacroPlacementEnv(generate(SyntheticSpec(hard_macros=8, soft_macros=16, max_grid=16, seed=1)),
+                              max_grid=64, fd_schedule=None)  # fmt: skip
+    (a, mask_a), (b, mask_b) = states(big, 3, 0), states(small, 2, 0)
+    mixed = {key: np.concatenate([a[key], b[key]]) for key in a}
+    together = onnx.logits(mixed["maps"], mixed["vector"], np.concatenate([mask_a, mask_b]))
+    alone = np.concatenate([onnx.logits(a["maps"], a["vector"], mask_a), onnx.logits(b["maps"], b["vector"], mask_b)])
+    assert np.abs(together - alone).max() < 1e-5
+
+
 def test_the_bundled_network_is_the_bundled_policy_exported(exported):
     design = netlists.load("ariane133")
     env = MacroPlacementEnv(design, max_grid=map_size(SavedPolicy.of(bundled_checkpoint()), design), fd_schedule=None)

@@ -6,9 +6,9 @@ followed by features for the value head. Every layer is a convolution or acts on
 features, so the same weights serve every grid size; the logits come from a 1 x 1
 convolution at full resolution (a spatial head), never from a dense layer over all cells.
 
-Only the part of the padded map that holds some design of the batch is computed (the
-design sits centred, so this is a crop rounded to multiples of 8 cells): a 24 x 21 design
-in a 128 x 128 map costs about a sixteenth of the full map.
+Only the part of the padded map that holds the sample's design is computed (the design sits
+centred, so this is a crop rounded to multiples of 8 cells; samples with the same crop go
+together): a 24 x 21 design in a 128 x 128 map costs about a sixteenth of the full map.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
 from envs.observation import MAP_CHANNELS
-from placer.agent.window import PADDING_LOGIT, design_window
+from placer.agent.window import PADDING_LOGIT, window_groups
 
 
 def _conv(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -74,19 +74,24 @@ class PlacementNet(BaseFeaturesExtractor):
         with th.no_grad():
             self.head.weight[:, w + MAP_CHANNELS.index("wirelength")] = -wirelength_prior
 
-    def crop(self, grid_channel: th.Tensor) -> tuple[int, int, int, int]:
-        """Rows and columns ``r0, r1, c0, c1`` (multiples of 8) covering every design of the batch."""
-        return design_window((grid_channel > 0.5).any(dim=0).cpu().numpy())
-
     def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
-        """Logits (flattened ``orientation x row x col``) followed by value features."""
+        """Logits (flattened ``orientation x row x col``) followed by value features.
+
+        Each sample is computed on its own design's window (:func:`placer.agent.window.window_groups`),
+        so what a sample gets does not depend on the rest of the batch.
+        """
         maps, vector = observations["maps"], observations["vector"]
-        r0, r1, c0, c1 = self.crop(maps[:, 0])
-        window = maps[:, :, r0:r1, c0:c1]
-        # Channels-last input lets oneDNN's convolutions run 1.6x faster on CPU for these few channels.
-        inside, value = self.window(window.contiguous(memory_format=th.channels_last), vector, window)
-        logits = maps.new_full((maps.shape[0], self.orientations, self.grid, self.grid), PADDING_LOGIT)
-        logits[:, :, r0:r1, c0:c1] = inside
+        batch = maps.shape[0]
+        logits = maps.new_full((batch, self.orientations, self.grid, self.grid), PADDING_LOGIT)
+        value = maps.new_zeros((batch, self.features_dim - self.n_logits))
+        groups = window_groups((maps[:, 0] > 0.5).cpu().numpy())
+        for (r0, r1, c0, c1), rows in groups:
+            index = slice(None) if len(groups) == 1 else th.as_tensor(rows, device=maps.device)
+            window = maps[index, :, r0:r1, c0:c1]
+            # Channels-last input lets oneDNN's convolutions run 1.6x faster on CPU for these few channels.
+            inside, value[index] = self.window(window.contiguous(memory_format=th.channels_last), vector[index],
+                                               window)  # fmt: skip
+            logits[index, :, r0:r1, c0:c1] = inside
         return th.cat([logits.flatten(1), value], dim=1)
 
     def window(
@@ -94,9 +99,9 @@ class PlacementNet(BaseFeaturesExtractor):
     ) -> tuple[th.Tensor, th.Tensor]:
         """The logits (``batch x orientations x rows x cols``) and value features of a map window.
 
-        ``maps`` is a window of the maps (sides multiples of 8, as :meth:`crop` cuts them);
-        ``head_maps`` the same window as the head should read it (default: ``maps``). This
-        is what ``train.py export`` writes as ONNX.
+        ``maps`` is a window of the maps (sides multiples of 8, as
+        :func:`~placer.agent.window.design_window` cuts them); ``head_maps`` the same window as
+        the head should read it (default: ``maps``). This is what ``train.py export`` writes as ONNX.
         """
         x0 = self.stem(maps)
         x1 = self.down1(x0)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from placer.agent.window import PADDING_LOGIT, design_window
+from placer.agent.window import PADDING_LOGIT, window_groups
 
 SUFFIX = ".onnx"
 MASKED_LOGIT = -1e8  # as sb3-contrib's masked distribution sets illegal cells
@@ -73,13 +73,15 @@ class OnnxPolicy:
             vector: Their vectors (``batch x features``).
             masks: Their action masks (``batch x actions`` booleans).
         """
-        # The grid channel over 0.5 once scaled (127/255 is under, 128/255 over); only the window is scaled.
-        r0, r1, c0, c1 = design_window((maps[:, 0] > 127).any(axis=0))
-        window = maps[:, :, r0:r1, c0:c1].astype(np.float32) / np.float32(255.0)  # as SB3 scales image observations
-        inside = self.session.run(None, {"maps": window, "vector": vector.astype(np.float32)})[0]
         batch, side = maps.shape[0], maps.shape[-1]
-        logits = np.full((batch, inside.shape[1], side, side), PADDING_LOGIT, dtype=np.float32)
-        logits[:, :, r0:r1, c0:c1] = inside
+        logits = None
+        # The grid channel over 0.5 once scaled (127/255 is under, 128/255 over); only the windows are scaled.
+        for (r0, r1, c0, c1), rows in window_groups(maps[:, 0] > 127):
+            window = maps[rows, :, r0:r1, c0:c1].astype(np.float32) / np.float32(255.0)  # as SB3 scales images
+            inside = self.session.run(None, {"maps": window, "vector": vector[rows].astype(np.float32)})[0]
+            if logits is None:
+                logits = np.full((batch, inside.shape[1], side, side), PADDING_LOGIT, dtype=np.float32)
+            logits[rows, :, r0:r1, c0:c1] = inside
         return np.where(masks, logits.reshape(batch, -1), np.float32(MASKED_LOGIT))
 
 
