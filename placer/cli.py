@@ -136,6 +136,7 @@ def _grid_source(design: netlists.Design, choice: GridChoice | None, option: boo
 
 WRITE_RESERVE_S = 2.0  # of --budget, for writing the placement and its picture (about 1 s on 1,000 clusters)
 COST_TERMS = ("wirelength_cost", "density_cost", "congestion_cost")
+ONNX_RUNTIMES = ("onnx", "int8")  # --runtime values that play an exported network on ONNX Runtime
 FD_SCHEDULES = {"fd": FDSchedule.circuit_training, "fd-electrostatic": FDSchedule.electrostatic}
 
 
@@ -286,15 +287,16 @@ def _policy_file(args: argparse.Namespace) -> str | None:
     exported = given is not None and is_onnx(given)
     if runtime == "torch" and exported:
         raise CommandError(f"--runtime torch plays a .zip saved by train.py, not the exported {given}")
-    if runtime == "onnx" and given is not None and not exported:
-        raise CommandError(f"--runtime onnx plays an exported network: train.py export {given} -o policy.onnx, "
-                           "then --checkpoint policy.onnx")  # fmt: skip
-    if (runtime == "onnx" or exported) and args.finetune_steps:
+    if runtime in ONNX_RUNTIMES and given is not None and not exported:
+        flag = " --int8" if runtime == "int8" else ""
+        raise CommandError(f"--runtime {runtime} plays an exported network: train.py export {given} -o policy.onnx"
+                           f"{flag}, then --checkpoint policy.onnx")  # fmt: skip
+    if (runtime in ONNX_RUNTIMES or exported) and args.finetune_steps:
         raise CommandError("--finetune-steps trains the torch policy: give a .zip checkpoint, not an ONNX runtime")
     if runtime is not None and given is None:
         from placer.agent.placing import bundled_checkpoint, bundled_network
 
-        return str(bundled_network() if runtime == "onnx" else bundled_checkpoint())
+        return str(bundled_checkpoint() if runtime == "torch" else bundled_network(int8=runtime == "int8"))
     return given
 
 
@@ -696,10 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     placing.add_argument(
         "--runtime",
-        choices=("torch", "onnx"),
+        choices=("torch", *ONNX_RUNTIMES),
         help="rl: where the policy's network runs (default: onnx for the bundled policy's zero-shot placement and "
         "for an .onnx checkpoint, torch for a .zip or with --finetune-steps); torch without --checkpoint plays the "
-        "bundled .zip",
+        "bundled .zip, int8 the bundled network quantized (an .onnx checkpoint runs as it was exported)",
     )
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
     placing.add_argument("--finetune-steps", type=whole(0), default=0, help="rl: fine-tune on the design first")
@@ -722,8 +724,8 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument(
         "--threads",
         type=whole(1),
-        help="rl: torch threads of the policy (default: 1 on grids under 64 x 64; on larger ones the cores "
-        "other processes leave free)",
+        help="rl: threads of the policy's network (default: 1 on grids under 64 x 64; on larger ones the cores "
+        "other processes leave free, less one for the environments' worker thread)",
     )
     placing.add_argument("--cd", action="store_true", help="run coordinate descent afterwards")
     placing.add_argument("--fd", choices=tuple(SCHEDULES), default="electrostatic", help="soft-macro FD schedule")

@@ -418,13 +418,13 @@ def test_episodes_played_in_lockstep_match_one_played_alone_and_repeat(tiny_run,
     assert batch[1].proxy_cost == again[1].proxy_cost and batch[0].equals(again[0]), "a seed repeats"
 
 
-def test_the_policy_gets_one_thread_on_small_grids_and_the_idle_cores_on_large_ones(monkeypatch):
+def test_the_policy_gets_one_thread_on_small_grids_and_the_idle_cores_but_one_on_large_ones(monkeypatch):
     small = netlists.load("ariane133")
     large = dataclasses.replace(small, floorplan=dataclasses.replace(small.floorplan, cols=128, rows=128))
     assert placing.policy_threads(small) == 1
     cores = os.cpu_count() or 1
     assert 0.0 <= placing.idle_cores(0.05) <= cores + 1e-9
-    monkeypatch.setattr(placing, "idle_cores", lambda: cores - 0.2)
-    assert placing.policy_threads(large) == cores
+    monkeypatch.setattr(placing, "idle_cores", lambda: 7.8)  # one core is the environments' worker thread's
+    assert placing.policy_threads(large) == 7
     monkeypatch.setattr(placing, "idle_cores", lambda: 0.3)
     assert placing.policy_threads(large) == 1

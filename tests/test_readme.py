@@ -129,9 +129,10 @@ TRAINING_EXTRA = {
     "pretrain": {"--n-steps": "8", "--no-progress": None},
     "finetune": {"--n-steps": "8", "--no-progress": None},
     "anneal": {"--n-steps": "64", "--max-moves": "8192", "--envs": "1", "--no-progress": None},
+    "export": {"--calibrate": "synthetic:3@24"},
 }
 """And the options a training line leaves out, as given (``None``: a flag): short rollouts (one
-minibatch), annealing runs of 8,192 moves, no progress bar."""
+minibatch), annealing runs of 8,192 moves, no progress bar, int8 calibrated on one small design."""
 SLOW_COMMANDS = [line for line in COMMANDS if line.split()[0] != "placer" or any(s in f" {line} " for s in SLOW)]
 
 

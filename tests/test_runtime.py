@@ -142,3 +142,52 @@ def test_train_py_export_refuses_another_suffix_and_leaves_nothing(exported, tmp
     assert train_main(["export", str(bundled_checkpoint()), "-o", str(tmp_path / "p.zip")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert not any(tmp_path.iterdir()), "nothing half-written is left"
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory):
+    """The bundled policy exported by ``train.py export --int8``, calibrated on one small generated design."""
+    out = tmp_path_factory.mktemp("int8") / "policy.int8.onnx"
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert train_main(["export", str(bundled_checkpoint()), "-o", str(out), "--int8", "--calibrate",
+                           "synthetic:3@24"]) == 0  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("network", ["fresh", "bundled"])
+def test_the_int8_network_mostly_picks_the_float_networks_cells(exported, quantized, network):
+    int8 = OnnxPolicy(quantized if network == "fresh" else bundled_network(int8=True))
+    float32 = OnnxPolicy(exported)
+    assert (int8.quantized, float32.quantized) == ("int8", None)
+    assert (int8.map_size, int8.width) == (float32.map_size, float32.width)
+    design = netlists.load("ariane133")
+    env = MacroPlacementEnv(design, max_grid=map_size(float32, design), fd_schedule=None)
+    batch, masks = states(env, 48, 4)
+    a = float32.logits(batch["maps"], batch["vector"], masks)
+    b = int8.logits(batch["maps"], batch["vector"], masks)
+    assert (b[~masks] <= -1e7).all()
+    best = a.argmax(axis=1)
+    same = np.mean(best == b.argmax(axis=1))
+    in_top5 = np.mean([best[row] in np.argsort(b[row])[-5:] for row in range(len(best))])
+    # Quantization moves logits a little: near-ties may flip, a clear choice may not.
+    assert same >= 0.6 and in_top5 >= 0.9, (same, in_top5)
+    assert np.abs(a - b)[masks].max() > 0, "an int8 network that equals the float one is not quantized"
+
+
+def test_placer_place_runtime_int8_and_what_it_refuses(quantized, tmp_path, capsys):
+    assert placer_main(["place", "sample_clustered", "--runtime", "int8", "-o", str(tmp_path / "a"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["inference"] == "onnxruntime int8"
+    assert placer_main(["place", "sample_clustered", "--checkpoint", str(quantized), "-o", str(tmp_path / "b"),
+                        "--json"]) == 0  # fmt: skip
+    assert json.loads(capsys.readouterr().out)["inference"] == "onnxruntime int8"
+    for extra in (["--checkpoint", str(bundled_checkpoint())], ["--finetune-steps", "8"]):
+        assert placer_main(["place", "sample_clustered", "--runtime", "int8", *extra, "-o", str(tmp_path / "c")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Traceback" not in err[0], (extra, err)
+
+
+def test_train_py_export_int8_refuses_bad_calibration_designs_and_leaves_nothing(tmp_path, capsys):
+    out = tmp_path / "p.onnx"
+    assert train_main(["export", str(bundled_checkpoint()), "-o", str(out), "--int8", "--calibrate", "nosuch"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir()), "nothing half-written is left"

@@ -9,6 +9,7 @@
     python train.py pretrain --from runs/bc/final.zip --designs synthetic:0-239 ...   # PPO from the clone
     python train.py anneal --designs synthetic:0-59 --timesteps 40000 --minutes 30 --out runs/anneal
     python train.py export runs/pre/final.zip -o policy.onnx     # the policy's network for ONNX Runtime
+    python train.py export runs/pre/final.zip -o policy.int8.onnx --int8   # quantized, calibrated on its episodes
 
 ``imitate`` clones demonstrations (the better of greedy and annealing per design, replayed
 in the env; see :mod:`placer.agent.imitation`) into ``RUN_DIR/final.zip``; the
@@ -24,7 +25,8 @@ the others go on (exit status 2).
 policy that sets annealing's move mix, temperature and ranges block by block.
 
 ``export`` writes a policy's network as ONNX (:mod:`placer.agent.runtime`), which
-``placer place --checkpoint policy.onnx`` plays on ONNX Runtime.
+``placer place --checkpoint policy.onnx`` plays on ONNX Runtime; with ``--int8`` quantized
+(:mod:`placer.agent.quantize`), calibrated on the policy's own episodes on ``--calibrate``'s designs.
 
 ``synthetic:A-B`` stands for the generated designs of seeds A to B (``netlists.synthetic``),
 drawn with grids up to ``--max-grid`` unless the name states a cap (``synthetic:A-B@G``).
@@ -39,6 +41,7 @@ import dataclasses
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -52,6 +55,7 @@ from netlists.loader import DEFAULT
 from placer.agent.annealing import ControllerSettings, train_controller
 from placer.agent.distributed import LOCAL, as_tasks, ray_available
 from placer.agent.imitation import clone, collect
+from placer.agent.quantize import CALIBRATION_DESIGNS, calibration_windows, quantize_network
 from placer.agent.runtime import SUFFIX, export_onnx
 from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, SelfImitationSettings, self_imitate
 from placer.agent.training import FINETUNE_ALGORITHMS, FINETUNE_DEFAULTS, TrainSettings, train, write_record
@@ -197,6 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="write a policy's network as ONNX, for placer place on ONNX Runtime")
     export.add_argument("checkpoint", type=saved_model, metavar="CHECKPOINT", help="a policy saved by train.py")
     export.add_argument("-o", "--output", required=True, metavar="OUT.onnx", help="the ONNX file written")
+    export.add_argument("--int8", action="store_true",
+                        help="quantize to int8 (about 1.7x faster on one CPU thread), calibrated on the policy's "
+                        "own episodes")  # fmt: skip
+    export.add_argument("--calibrate", nargs="+", default=list(CALIBRATION_DESIGNS), metavar="DESIGN",
+                        help="with --int8: the designs whose episodes calibrate the activations' ranges (default: "
+                        "%(default)s)")  # fmt: skip
     export.add_argument("--json", action="store_true", help="print one JSON object")
     export.set_defaults(no_progress=True, out=None, device="cpu")
     return parser
@@ -219,7 +229,12 @@ def _ray(args: argparse.Namespace) -> str | None:
 def _export(args: argparse.Namespace) -> Path:
     if Path(args.output).suffix != SUFFIX:
         raise ValueError(f"-o {args.output}: an exported network is written as {SUFFIX}")
-    return export_onnx(args.checkpoint, args.output)
+    if not args.int8:
+        return export_onnx(args.checkpoint, args.output)
+    designs = [load_design(name) for name in expand(args.calibrate)]  # refused before anything is written
+    with tempfile.TemporaryDirectory() as work:
+        network = export_onnx(args.checkpoint, Path(work) / f"float{SUFFIX}")
+        return quantize_network(network, args.output, calibration_windows(network, designs))
 
 
 def _anneal(args: argparse.Namespace) -> Path:

@@ -38,21 +38,29 @@ from placer.fd import FDSchedule
 
 BUNDLED_NAME = "pretrained.zip"
 BUNDLED_NETWORK = "pretrained.onnx"  # BUNDLED_NAME exported by train.py export
+BUNDLED_INT8 = "pretrained.int8.onnx"  # BUNDLED_NAME exported by train.py export --int8
 FINETUNE_SHARE = 0.5  # of a learned-annealing budget: the most that fine-tuning first may take
 
 
 def policy_threads(design: Design) -> int:
-    """Torch threads for playing the policy on ``design`` when none are asked for.
+    """Threads for the policy's network on ``design`` when none are asked for.
 
     One on grids under ``PIPELINE_CELLS`` cells, where a second thread only fights the
     environments (a busy 2-core VM: 3.3 s on one thread, 5.0 s on two, on Ariane133). On
-    larger grids the network dominates and idle cores pay (400 macros at 128 x 128, 8
-    episodes: 37.4 s on one thread, 23.6 s on two on an idle 2-core VM, but 51.7 s against
-    87.4 s with another process busy): as many threads as cores are idle now, at least one.
+    larger grids a worker thread steps half the episodes' environments while the network
+    takes the other half's pass (:func:`placer.agent.episodes.play`), so the network gets
+    the cores left idle less that one, at least one: 8 episodes of 400 macros at 128 x 128
+    on the int8 network took 14.3-20.7 s on one thread against 19.9-25.0 s on two on the
+    idle 2-core VM (nine runs on one, six on two, alternating).
     """
-    if design.floorplan.cols * design.floorplan.rows < PIPELINE_CELLS:
+    if not _pipelined(design):
         return 1
-    return max(1, round(idle_cores()))
+    return max(1, round(idle_cores()) - 1)
+
+
+def _pipelined(design: Design) -> bool:
+    """Whether the design's episodes play in two halves that overlap the network with the environments."""
+    return design.floorplan.cols * design.floorplan.rows >= PIPELINE_CELLS
 
 
 def idle_cores(seconds: float = 0.1) -> float:
@@ -88,12 +96,16 @@ def bundled_checkpoint() -> Path:
     return bundled_file(BUNDLED_NAME, "policy", "pretrain")
 
 
-def bundled_network() -> Path:
+def bundled_network(int8: bool = False) -> Path:
     """The bundled policy's network exported for ONNX Runtime (``train.py export`` of :func:`bundled_checkpoint`).
+
+    With ``int8``, its copy quantized to int8 (``train.py export --int8``, :mod:`placer.agent.quantize`).
 
     Raises:
         FileNotFoundError: The package was built without it.
     """
+    if int8:
+        return bundled_file(BUNDLED_INT8, "int8 policy network", "export")
     return bundled_file(BUNDLED_NETWORK, "exported policy network", "export")
 
 
@@ -188,7 +200,8 @@ def policy_place(
         checkpoint: A model saved by ``train.py``, or its network exported by ``train.py export``
             (``.onnx``: played on ONNX Runtime). By default the bundled pretrained policy: its
             exported network zero-shot (the same placements as torch gives, in about half the
-            time on one thread at 128 x 128), the ``.zip`` when fine-tuning.
+            time on one thread at 128 x 128; on grids of ``PIPELINE_CELLS`` cells or more its
+            int8 copy, :func:`bundled_network`), the ``.zip`` when fine-tuning.
         samples: Episodes to play (the first picks the most likely cell each step).
         seed: Seed of the sampled episodes.
         weights: Weights of the proxy cost.
@@ -218,7 +231,8 @@ def policy_place(
     fd_schedule = fd_schedule or FDSchedule.electrostatic()
     tuning = finetune_steps > 0 or finetune_seconds is not None
     if checkpoint is None:  # zero-shot on ONNX Runtime: the same cells as torch, faster on one thread
-        checkpoint = bundled_checkpoint() if tuning else bundled_network()
+        # int8 where the network is most of the time: as good there, 1.3-1.4 x faster in all.
+        checkpoint = bundled_checkpoint() if tuning else bundled_network(int8=_pipelined(design))
     checkpoint = Path(checkpoint)
     if tuning and is_onnx(checkpoint):
         raise ValueError(f"fine-tuning trains a policy saved by train.py (.zip), not the exported {checkpoint}")
@@ -245,7 +259,7 @@ def policy_place(
             found.append((tuned.placement, report))
     details = {
         "episodes": samples * (2 if tuning else 1),
-        "inference": "onnxruntime" if is_onnx(checkpoint) else "torch",
+        "inference": _inference(checkpoint),
     }
     if tuning:
         details |= {"finetune_steps": tuned.steps, "finetune_episodes": tuned.episodes}
@@ -263,6 +277,13 @@ def policy_place(
         details |= {"fd_proxy_cost": finished.fd_cost, "soft_stage_s": finished.seconds}
     return PlaceResult(method, placement, report, time.perf_counter() - started, seed, budget_s=finetune_seconds,
                        details=details)  # fmt: skip
+
+
+def _inference(checkpoint: Path) -> str:
+    """Where ``checkpoint``'s network runs, as ``cost.json`` records it."""
+    if not is_onnx(checkpoint):
+        return "torch"
+    return "onnxruntime int8" if OnnxPolicy(checkpoint).quantized == "int8" else "onnxruntime"
 
 
 def _finetune_settings(steps: int, max_grid: int, fd_schedule: FDSchedule, imitating: bool = False) -> TrainSettings:

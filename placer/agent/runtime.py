@@ -27,6 +27,7 @@ SUFFIX = ".onnx"
 MASKED_LOGIT = -1e8  # as sb3-contrib's masked distribution sets illegal cells
 OPSET = 18
 MAX_SIDE = 1024  # the largest map side an exported network takes
+QUANTIZED_KEY = "quantized"  # metadata of a network quantized by placer.agent.quantize (its value: "int8")
 
 
 class NetworkFileError(ValueError):
@@ -60,6 +61,7 @@ class OnnxPolicy:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             meta = self.session.get_modelmeta().custom_metadata_map
             self.map_size, self.width = int(meta["map_size"]), int(meta["width"])
+            self.quantized = meta.get(QUANTIZED_KEY)  # "int8", or None for the float network
         except (KeyError, ValueError) as error:
             raise NetworkFileError(f"{path}: not a policy exported by train.py export ({error})") from None
         except Exception as error:  # onnxruntime raises its own classes for files it cannot read
