@@ -1,8 +1,8 @@
 """Learned annealing against annealing at equal CPU time, on real and generated designs.
 
     python benchmarks/bench_learned.py [--designs ariane133,ariane133_ng45,...] [--seconds 60]
-        [--seeds 5] [--arms sa,learned,prior] [--jobs 2 | --ray [ADDRESS]] [--controller PATH]
-        [--out benchmarks/results/learned] [--data ../shared/data] [--report]
+        [--seeds 5] [--arms sa,learned,prior] [--jobs 2 | --ray [ADDRESS]] [--controller PATH] [--pull SHARE]
+        [--out benchmarks/results/learned] [--data ../shared/data] [--report] [--compare DIR]
 
 Every run is ``placer.baselines.place(design, method, seconds=S, seed=k)`` on the CPU-time
 clock of its own single-threaded process. Two starts: ``sa`` (greedy, then annealing for the
@@ -30,6 +30,13 @@ annealing's move mix, temperature scale and ranges per block:
 Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat designs of
 ``DATA/flat`` clustered by ``placer.cluster`` on the floorplan stated there). The controller
 was trained on ``synthetic:0-59``; ``synthetic:1000`` and above were never trained on.
+
+With ``--pull SHARE`` every arm's annealing pulls that share of its soft-macro moves to their
+least-wirelength point within the nudge range (``AnnealSettings.pull_share``; default 0, the
+random nudges alone); a row records its share, and rows of another share are set aside.
+``--compare DIR`` also prints each arm against the same arm's rows in ``DIR/runs.jsonl`` (same
+design, seed and budget; e.g. the runs without pulls): the paired difference in percent per
+design, wins, and across designs the mean with its 95 % interval.
 
 A row of a steered arm records its controller (the first 12 hex digits of the file's SHA-256);
 rows of another controller than the one asked for are set aside, not reused or printed.
@@ -85,7 +92,8 @@ def controller_id(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
 
 
-def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str | None) -> dict:
+def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str | None,
+            pull: float = 0.0) -> dict:  # fmt: skip
     """One run in this (fresh, single-threaded) process; returns its row."""
     import torch
 
@@ -104,7 +112,8 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
         steer = LearnedController(controller)
     elif arm == "prior":
         steer = prior_controller()
-    settings = AnnealSettings(move_probabilities=SOFT80) if arm == "sa-soft80" else None
+    mix = SOFT80 if arm == "sa-soft80" else AnnealSettings.move_probabilities
+    settings = AnnealSettings(move_probabilities=mix, pull_share=pull)
     flow = FlowSettings(polish_acceptance=COLD_ACCEPTANCE) if arm == "analytic-cold" else None
     result = place(design, method, seconds=seconds, seed=seed, controller=steer, anneal_settings=settings,
                    flow_settings=flow, clock=time.process_time)  # fmt: skip
@@ -117,7 +126,8 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
             "cpu_s": result.runtime_s, "moves": result.moves,
             "history": [(round(offset + h[1], 3), h[3], h[4]) for h in result.history],
             "stages": [dataclasses.asdict(stage) for stage in result.stages],
-            **({"controller": controller_id(controller)} if arm in STEERED else {})}  # fmt: skip
+            **({"controller": controller_id(controller)} if arm in STEERED else {}),
+            **({"pull": pull} if pull else {})}  # fmt: skip
 
 
 def done_rows(path: Path) -> list[dict]:
@@ -238,6 +248,35 @@ def table(rows: list[dict], designs: list[str], arms: list[str], seconds: float,
     return "\n".join(lines)
 
 
+def against_runs_in(rows: list[dict], others: list[dict], designs: list[str], arms: list[str], label: str) -> str:
+    """Each arm against the same arm's runs in ``others`` at the same seeds, design by design."""
+    lines = [f"Against the same arm in {label} (same design, seed and budget), paired difference in percent "
+             "(negative: lower cost here) and wins:", "", "| design | " + " | ".join(arms) + " |",
+             "|---|" + "---:|" * len(arms)]  # fmt: skip
+    means: dict[str, list[float]] = {arm: [] for arm in arms}
+    for design in designs:
+        cells = []
+        for arm in arms:
+            here = {r["seed"]: r for r in rows if r["design"] == design and r["arm"] == arm and "error" not in r}
+            there = {r["seed"]: r for r in others if r["design"] == design and r["arm"] == arm and "error" not in r}
+            seeds = sorted(set(here) & set(there))
+            if not seeds:
+                cells.append("-")
+                continue
+            paired = paired_percent(here, there, seeds)
+            means[arm].append(statistics.mean(paired))
+            cells.append(f"{statistics.mean(paired):+.2f} % ({sum(p < 0 for p in paired)}/{len(paired)})")
+        lines.append(f"| {design} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for arm in arms:
+        if means[arm]:
+            m, lo, hi = interval(means[arm])
+            lower = sum(d < 0 for d in means[arm])
+            lines.append(f"{arm} against itself in {label} across {len(means[arm])} designs: mean {m:+.2f} % "
+                         f"(95 % interval {lo:+.2f} to {hi:+.2f} %), lower on {lower}.")  # fmt: skip
+    return "\n".join(lines)
+
+
 def in_processes(calls: list[tuple], jobs: int) -> Iterator[dict]:
     """``run_one(*call)`` for every call, ``jobs`` fresh single-threaded processes at once; rows as they end."""
     os.environ["OMP_NUM_THREADS"] = os.environ["NUMBA_NUM_THREADS"] = "1"  # the workers inherit it
@@ -257,9 +296,12 @@ def main() -> None:
     parser.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
                         help="each run a Ray task of one CPU: on the cluster at ADDRESS, or a local Ray")  # fmt: skip
     parser.add_argument("--controller", help="a controller saved by train.py anneal (default: the bundled one)")
+    parser.add_argument("--pull", type=float, default=0.0,
+                        help="share of every arm's soft-macro moves that pull (AnnealSettings.pull_share)")  # fmt: skip
     parser.add_argument("--out", default="benchmarks/results/learned")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--report", action="store_true", help="print the table of the runs done; run nothing")
+    parser.add_argument("--compare", metavar="DIR", help="also each arm against its runs in DIR/runs.jsonl")
     args = parser.parse_args()
     designs, arms = expand(args.designs.split(",")), args.arms.split(",")
     unknown = set(arms) - set(ARMS)
@@ -273,6 +315,10 @@ def main() -> None:
     controllers = {arm: args.controller or str(bundled_controller(start)) for arm, start in starts.items()}
     steered_by = {arm: controller_id(path) for arm, path in controllers.items()}
     rows = [r for r in done_rows(path) if r["seconds"] == args.seconds]
+    pulled = [r for r in rows if r.get("pull", 0.0) != args.pull]
+    rows = [r for r in rows if r not in pulled]
+    if pulled:
+        print(f"{len(pulled)} rows of another pull share than {args.pull:g} set aside", flush=True)
     other = [r for r in rows if r["arm"] in STEERED and r.get("controller") != steered_by[r["arm"]]]
     rows = [r for r in rows if r not in other]
     if other:
@@ -284,7 +330,7 @@ def main() -> None:
         todo = []
     at_once = "each a Ray task" if args.ray is not None else f"{args.jobs} at once"
     print(f"{len(todo)} runs to go ({len(have)} done), {at_once}", flush=True)
-    calls = [(d, a, s, args.seconds, args.data, controllers.get(a)) for d, a, s in todo]
+    calls = [(d, a, s, args.seconds, args.data, controllers.get(a), args.pull) for d, a, s in todo]
     if args.ray is not None and calls:
         finished = (row for _, row in as_tasks(run_one, calls, args.ray))
     else:
@@ -301,6 +347,10 @@ def main() -> None:
     # One table per RL arm asked for: each against annealing and against the best non-RL arm.
     compared = [rl for rl in RL if rl in arms] or ["learned"]
     text = "\n\n".join(table(rows, designs, arms, args.seconds, rl) for rl in compared)
+    if args.compare:
+        others = [r for r in done_rows(Path(args.compare) / "runs.jsonl") if r["seconds"] == args.seconds]
+        others = [r for r in others if r["arm"] not in STEERED or r.get("controller") == steered_by[r["arm"]]]
+        text += "\n\n" + against_runs_in(rows, others, designs, arms, args.compare)
     (out / f"results-{args.seconds:g}s.md").write_text(text + "\n")
     print(text)
 

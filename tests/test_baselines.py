@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -20,7 +21,8 @@ from placer.baselines import (
     coordinate_descent,
     place,
 )
-from placer.cost import CostModel
+from placer.baselines.annealing import PULL_LATTICE, AnnealState
+from placer.cost import CostModel, CostWeights
 from placer.fd import FDSchedule
 
 FAST_FD = FDSchedule.circuit_training()
@@ -147,3 +149,45 @@ def test_bad_settings_are_refused():
         AnnealSettings(move_probabilities=(1.0, 1.0))
     with pytest.raises(ValueError, match="budget"):
         anneal(CostModel(four_quadrants().netlist, four_quadrants().floorplan), four_quadrants().placement)
+    with pytest.raises(ValueError, match="pull_share"):
+        AnnealSettings(pull_share=1.5)
+
+
+def test_a_pull_goes_to_the_lattice_point_of_least_wirelength():
+    design = netlists.load("ariane133")
+    start = place(design, "greedy", fd_schedule=FAST_FD)
+    model = CostModel(design.netlist, design.floorplan)
+    state = AnnealState(model, start.placement, CostWeights(), AnnealSettings(), 0, FAST_FD)
+    cost, fp = state.cost, design.floorplan
+    rng = np.random.default_rng(0)
+    for node in rng.choice(state.soft, size=20, replace=False):
+        state.nudge = rng.uniform(0.2, 3.0)  # as the run cools, in cells
+        x, y, _ = cost.location(int(node))
+        hw, hh = state.soft_half_w[node], state.soft_half_h[node]
+        steps = np.linspace(-1.0, 1.0, PULL_LATTICE) * state.nudge
+        lattice = [(min(max(x + i * fp.cell_width, hw), fp.width - hw), min(max(y + j * fp.cell_height, hh),
+                    fp.height - hh)) for i in steps for j in steps]  # fmt: skip
+        lengths = []
+        for px, py in lattice:  # the plain way: move there, read the exact wirelength, undo
+            cost.move(int(node), px, py)
+            lengths.append(cost.wirelength)
+            cost.undo()
+        target = state.pull_target(int(node))
+        assert min(math.dist(target, point) for point in lattice) < 1e-9
+        cost.move(int(node), *target)
+        assert cost.wirelength == pytest.approx(min(lengths), rel=1e-12)
+        cost.undo()
+
+
+def test_pulls_shorten_the_wires_more_than_random_nudges_in_as_many_moves():
+    design = netlists.load("ariane133")
+    start = place(design, "greedy", fd_schedule=FAST_FD)
+    model = CostModel(design.netlist, design.floorplan)
+    soft_only = (0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    lengths = {}
+    for share in (0.0, 1.0):
+        settings = AnnealSettings(move_probabilities=soft_only, pull_share=share, fd_every=10**9)
+        result = anneal(model, start.placement, moves=4000, seed=0, settings=settings, fd_schedule=FAST_FD)
+        lengths[share] = result.report.wirelength_cost
+        assert result.report.proxy_cost < start.report.proxy_cost
+    assert lengths[1.0] < lengths[0.0]

@@ -4,7 +4,11 @@ The state is the whole placement. Each move is one of: *swap* two hard macros' c
 *shift* one by up to ``radius`` grid cells along one axis (the radius shrinks as the run
 cools), *flip* one (N, FN, S, FS), *move* one to a random cell centre, *shuffle* the
 centres of four random hard macros in a cycle (TILOS' move set), or nudge a *soft* macro
-(a std-cell cluster) by up to about a grid cell, shrinking as the run cools. A move that
+(a std-cell cluster) by up to about a grid cell, shrinking as the run cools; a share
+``pull_share`` of the soft-macro moves *pull* it instead: to the point of least wirelength on
+a small lattice spanning the same range (one pass over its nets,
+:meth:`placer.cost.IncrementalCost.wirelength_increments`), jittered within a lattice step so
+that a cluster already at its best point still moves. A move that
 would put a hard macro off the canvas or over another hard macro or a blockage is not
 made. The change in proxy cost comes from :class:`placer.cost.IncrementalCost` (a rejected
 move is undone exactly) and is accepted by Metropolis' rule ``exp(-delta / T)`` under
@@ -42,6 +46,7 @@ from placer.legality import MacroBoxes, cell_centres
 from placer.sequential import FLIPS
 
 MOVES = ("swap", "shift", "flip", "move", "shuffle", "soft")
+PULL_LATTICE = 5  # points along each axis of a pull's lattice; odd, so the current point is one of them
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,8 @@ class AnnealSettings:
         calibration_moves: Random moves (each undone) that set the initial temperature.
         spacing: Clearance (µm) between hard macros and from blockages.
         decisions: Blocks of a run steered by a controller (one :class:`MoveMix` each).
+        pull_share: Share of the soft-macro moves that pull the macro to its least-wirelength
+            point within the nudge range instead of nudging it at random.
     """
 
     move_probabilities: tuple[float, ...] = (0.12, 0.12, 0.02, 0.12, 0.12, 0.5)
@@ -69,6 +76,7 @@ class AnnealSettings:
     calibration_moves: int = 300
     spacing: float = 0.0
     decisions: int = 32
+    pull_share: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.move_probabilities) != len(MOVES) or min(self.move_probabilities) < 0:
@@ -79,6 +87,8 @@ class AnnealSettings:
             raise ValueError("need fd_every >= 1 and 2 <= shuffle_size <= 8")
         if self.decisions < 1:
             raise ValueError("need decisions >= 1")
+        if not 0 <= self.pull_share <= 1:
+            raise ValueError("need 0 <= pull_share <= 1")
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,7 @@ class AnnealState:
         self.soft = soft[~placement.fixed[soft] & placement.is_placed[soft]].astype(np.int64)
         self.soft_half_w, self.soft_half_h = nl.node_width / 2, nl.node_height / 2
         self.nudge = 1.0  # largest soft-macro nudge, in grid cells; shrinks with the temperature
+        self._lattice = np.linspace(-1.0, 1.0, PULL_LATTICE)
         self.cost = IncrementalCost(model, placement, weights)
         self._slot = {int(node): i for i, node in enumerate(self.macros)}
 
@@ -212,11 +223,17 @@ class AnnealState:
             if self.soft.size == 0:
                 return None
             node = int(self.soft[rng.randrange(self.soft.size)])
-            x, y, _ = cost.location(node)
+            if self.settings.pull_share and rng.random() < self.settings.pull_share:
+                x, y = self.pull_target(node)
+                spacing = 2.0 / (PULL_LATTICE - 1)  # of a lattice step, in nudge ranges
+                x += rng.uniform(-0.5, 0.5) * spacing * self.nudge * fp.cell_width
+                y += rng.uniform(-0.5, 0.5) * spacing * self.nudge * fp.cell_height
+            else:
+                x, y, _ = cost.location(node)
+                x += rng.uniform(-1.0, 1.0) * self.nudge * fp.cell_width
+                y += rng.uniform(-1.0, 1.0) * self.nudge * fp.cell_height
             hw, hh = self.soft_half_w[node], self.soft_half_h[node]
-            x = min(max(x + rng.uniform(-1.0, 1.0) * self.nudge * fp.cell_width, hw), fp.width - hw)
-            y = min(max(y + rng.uniform(-1.0, 1.0) * self.nudge * fp.cell_height, hh), fp.height - hh)
-            cost.move(node, x, y)
+            cost.move(node, min(max(x, hw), fp.width - hw), min(max(y, hh), fp.height - hh))
             return []
         if kind == 2:  # flip
             i = rng.randrange(n)
@@ -252,6 +269,20 @@ class AnnealState:
             return None
         cost.move(int(self.macros[i]), x, y)
         return [i]
+
+    def pull_target(self, node: int) -> tuple[float, float]:
+        """The point of least wirelength for soft macro ``node`` on the lattice spanning its nudge range.
+
+        The lattice has ``PULL_LATTICE`` points along each axis, centred on the macro and kept on
+        the canvas; the wirelength separates into x and y, so each axis is minimised alone.
+        """
+        fp, cost = self.model.floorplan, self.cost
+        x, y, _ = cost.location(node)
+        hw, hh = self.soft_half_w[node], self.soft_half_h[node]
+        xs = np.clip(x + self._lattice * (self.nudge * fp.cell_width), hw, fp.width - hw)
+        ys = np.clip(y + self._lattice * (self.nudge * fp.cell_height), hh, fp.height - hh)
+        along_x, along_y = cost.wirelength_increments(node, xs, ys)
+        return float(xs[np.argmin(along_x)]), float(ys[np.argmin(along_y)])
 
     def accept(self, moved: list[int]) -> None:
         """Keep the last move: the moved slots' boxes follow their macros."""
