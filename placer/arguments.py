@@ -72,6 +72,14 @@ def finite(low: float, closed: bool = True):
     return parse
 
 
+def share(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    value = finite(0.0)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
 def saved_model(text: str) -> str:
     """An argparse type: a model saved by ``train.py`` (a zip archive; the ``.zip`` may be left off)."""
     path = Path(text) if Path(text).is_file() or text.endswith(".zip") else Path(f"{text}.zip")

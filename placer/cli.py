@@ -32,8 +32,17 @@ from netlists.protobuf import format_number
 from netlists.textio import atomic_folder
 from placer.agent.runtime import NetworkFileError, is_onnx
 from placer.analytic import AnalyticSettings, place_analytic
-from placer.arguments import OneLineParser, finite, saved_model, saved_policy, whole
-from placer.baselines import METHODS, STARTS, PackingError, PlaceResult, SoftStage, place, with_descent
+from placer.arguments import OneLineParser, finite, saved_model, saved_policy, share, whole
+from placer.baselines import (
+    METHODS,
+    STARTS,
+    AnnealSettings,
+    PackingError,
+    PlaceResult,
+    SoftStage,
+    place,
+    with_descent,
+)
 from placer.baselines.run import BUDGETED
 from placer.baselines.soft_stage import SOFT_MOVES
 from placer.cluster import ClusterSettings, cluster_netlist
@@ -320,6 +329,8 @@ def _place(args: argparse.Namespace) -> int:
         raise CommandError("--soft-moves goes with random, greedy and rl zero-shot: annealing, learned annealing and "
                            "the analytic flow move the soft macros on the exact cost themselves")  # fmt: skip
     args.soft_moves = SOFT_MOVES if args.soft_moves is None else args.soft_moves
+    if args.pull is not None and args.method not in BUDGETED and not learned:
+        raise CommandError("--pull goes with sa, analytic and rl with --budget or --moves: the methods that anneal")
     if args.controller is not None and not learned:
         raise CommandError("--controller goes with --method rl and --budget or --moves (learned annealing)")
     if args.start is not None and not learned:
@@ -345,7 +356,7 @@ def _place(args: argparse.Namespace) -> int:
             cost = f"  best proxy cost {best:.6f}" if math.isfinite(best) else ""
             print(f"  {stage} {fraction:4.0%}{cost}", file=sys.stderr, flush=True)
 
-    result = _placed(args, design, _time_left(args, started), progress)
+    result = _placed(args, design, started, progress)
     summary = _write_placed(out, design, result, args)
     if args.json:
         print(to_json(summary))
@@ -376,15 +387,17 @@ def _time_left(args: argparse.Namespace, started: float) -> float | None:
     return max(args.budget - (time.perf_counter() - started) - reserve, 0.01 * args.budget)
 
 
-def _placed(args: argparse.Namespace, design: Design, budget: float | None, progress=None) -> PlaceResult:
-    """``design`` placed by the method ``args`` name, in ``budget`` seconds (checked options; nothing written)."""
+def _placed(args: argparse.Namespace, design: Design, started: float, progress=None) -> PlaceResult:
+    """``design`` placed by the method ``args`` name, within ``--budget`` of ``started`` (nothing written)."""
     progress = progress or (lambda stage, fraction, best: None)
+    annealing = None if args.pull is None else AnnealSettings(pull_share=args.pull)
     if args.method == "rl":
         import torch  # only when the policy is asked for
 
         from placer.agent.placing import policy_threads
 
         torch.set_num_threads(args.threads or policy_threads(design))
+    budget = _time_left(args, started)  # after the imports: they are part of the command's time
     try:
         if _learned(args):
             from placer.agent.placing import learned_place  # torch only when the policy is asked for
@@ -393,7 +406,7 @@ def _placed(args: argparse.Namespace, design: Design, budget: float | None, prog
                                    controller=args.controller, start=args.start, samples=args.samples,
                                    seed=args.seed, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
                                    finetune_steps=args.finetune_steps, progress=progress,
-                                   soft_start=args.soft_start,
+                                   soft_start=args.soft_start, anneal_settings=annealing,
                                    finetune_algorithm=args.finetune_algorithm)  # fmt: skip
         elif args.method == "rl":
             from placer.agent.placing import policy_place
@@ -407,7 +420,7 @@ def _placed(args: argparse.Namespace, design: Design, budget: float | None, prog
             return place(design, args.method, seconds=budget, moves=args.moves, seed=args.seed,
                          descent=args.cd, weights=args.weights, fd_schedule=SCHEDULES[args.fd](),
                          progress=functools.partial(progress, searching), soft_start=args.soft_start,
-                         soft_stage=SoftStage(args.soft_moves))  # fmt: skip
+                         soft_stage=SoftStage(args.soft_moves), anneal_settings=annealing)  # fmt: skip
         if args.cd:
             result = with_descent(design, result, weights=args.weights, fd_schedule=SCHEDULES[args.fd]())
         return result
@@ -440,7 +453,7 @@ def _place_task(args: argparse.Namespace, design: Design) -> PlaceResult | str:
     """One design of a batch, where it runs (a Ray task or this process): its result, or its one-line error."""
     started = time.perf_counter()
     try:
-        return _placed(args, design, _time_left(args, started))
+        return _placed(args, design, started)
     except CommandError as error:
         return str(error)
 
@@ -699,8 +712,9 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument(
         "--runtime",
         choices=("torch", *ONNX_RUNTIMES),
-        help="rl: where the policy's network runs (default: onnx for the bundled policy's zero-shot placement and "
-        "for an .onnx checkpoint, torch for a .zip or with --finetune-steps); torch without --checkpoint plays the "
+        help="rl: where the policy's network runs (default: onnx for the bundled policy's zero-shot placement, int8 "
+        "there on grids of 64 x 64 or more, onnx for an .onnx checkpoint, torch for a .zip or with --finetune-steps); "
+        "torch without --checkpoint plays the "
         "bundled .zip, int8 the bundled network quantized (an .onnx checkpoint runs as it was exported)",
     )
     placing.add_argument("--samples", type=whole(1), default=8, help="rl: episodes to play, the best kept (default 8)")
@@ -720,6 +734,10 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--start", choices=STARTS,
                          help="rl with --budget or --moves: where learned annealing starts (default: analytic, the "
                          "analytic flow's placement before its polish; policy: the policy's placement)")  # fmt: skip
+    placing.add_argument("--pull", type=share, metavar="SHARE",
+                         help="sa, analytic, rl with --budget or --moves: share of annealing's soft-macro moves that "
+                         "pull the macro to its least-wirelength point within the nudge range instead of a random "
+                         "nudge (default 0)")  # fmt: skip
     placing.add_argument("--seed", type=whole(0), default=0, help="seed of every random choice")
     placing.add_argument(
         "--threads",

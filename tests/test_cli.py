@@ -287,15 +287,16 @@ def test_place_fine_tunes_the_policy_for_some_steps(tmp_path, capsys):
 
 def test_place_with_a_budget_runs_learned_annealing_from_the_analytic_or_the_policys_start(tmp_path, capsys):
     out = tmp_path / "la"
-    args = ["place", "toy_macro_stdcell", "--budget", "2", "--fd", "circuit_training", "-o", str(out)]
+    # The budget includes importing torch and loading the controller (1-3 s on a loaded VM).
+    args = ["place", "toy_macro_stdcell", "--budget", "5", "--fd", "circuit_training", "-o", str(out)]
     assert main([*args, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["method"] == "analytic+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
+    assert result["method"] == "analytic+learned-sa" and result["budget_s"] == 5.0 and result["moves"] > 0
     assert [stage["name"] for stage in result["stages"]] == ["global", "legalize", "soft", "polish"]
     assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
     assert main([*args, "--start", "policy", "--samples", "1", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["method"] == "rl+learned-sa" and result["budget_s"] == 2.0 and result["moves"] > 0
+    assert result["method"] == "rl+learned-sa" and result["budget_s"] == 5.0 and result["moves"] > 0
     assert result["overlap_area"] == 0.0 and 1.5 <= result["runtime_s"] < 10
     # tuned first, in the same budget
     tuned = ["place", "toy_macro_stdcell", "--samples", "1", "--budget", "4", "--fd", "circuit_training",
@@ -406,6 +407,8 @@ def test_version_comes_from_the_package_metadata(capsys):
         (["--method", "sa", "--start", "analytic"], "--start goes with --method rl and --budget"),
         (["--budget", "5", "--finetune-steps", "8"], "--finetune-steps plays the policy"),
         (["--budget", "5", "--runtime", "onnx"], "--runtime plays the policy"),
+        (["--method", "greedy", "--pull", "0.5"], "--pull goes with sa, analytic and rl with --budget"),
+        (["--method", "rl", "--pull", "0.5"], "--pull goes with sa, analytic and rl with --budget"),
     ],
 )
 def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp_path, capsys, monkeypatch):
@@ -415,6 +418,26 @@ def test_options_that_do_not_apply_to_the_method_are_refused(extra, message, tmp
     assert main(["place", "toy_macro_stdcell", *extra, "-o", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("method", [["--method", "sa"], ["--method", "analytic"], ["--method", "rl", "--budget", "5"]])
+def test_pull_reaches_the_annealing_of_every_method_that_anneals(method, tmp_path, capsys, monkeypatch):
+    from placer.baselines import annealing
+
+    shares = []
+    original = annealing.AnnealState.__init__
+
+    def recording(self, model, placement, weights, settings, *rest):
+        shares.append(settings.pull_share)
+        original(self, model, placement, weights, settings, *rest)
+
+    monkeypatch.setattr(annealing.AnnealState, "__init__", recording)
+    out = str(tmp_path / "o")
+    assert main(["place", "toy_macro_stdcell", *method, "--moves", "300", "--pull", "0.25", "-o", out]) == 0
+    assert shares and set(shares) == {0.25}
+    with pytest.raises(SystemExit) as stop:
+        main(["place", "toy_macro_stdcell", *method, "--pull", "1.5", "-o", out])
+    assert stop.value.code == 2 and "expected a number from 0 to 1" in capsys.readouterr().err
 
 
 def test_fd_names_its_output_plc_or_refuses(tmp_path, capsys):

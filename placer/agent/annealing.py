@@ -24,6 +24,7 @@ import numpy as np
 import torch as th
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import CallbackList
+from stable_baselines3.common.save_util import load_from_zip_file
 from stable_baselines3.common.vec_env import VecEnv
 
 from envs.anneal_env import MAX_MOVES, MOVES_PER_NODE, AnnealControlEnv, make_anneal_env, move_mix
@@ -191,7 +192,7 @@ class LearnedController:
     """
 
     def __init__(self, policy: str | Path | PPO, settings: AnnealSettings | None = None) -> None:
-        self.model = policy if isinstance(policy, PPO) else PPO.load(policy, device="cpu")
+        self.model = policy if isinstance(policy, PPO) else load_for_inference(policy)
         self.settings = settings or AnnealSettings()
         self.mixes: list[MoveMix] = []  # what it chose, block by block
 
@@ -202,6 +203,23 @@ class LearnedController:
         mix = move_mix(action, self.settings)
         self.mixes.append(mix)
         return mix
+
+
+class _NoOptimizer:
+    """The optimizer of a model that only predicts (torch's first real one imports its compiler: about 2 s)."""
+
+    def __init__(self, params: Any, **kwargs: Any) -> None:
+        pass
+
+    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+        pass
+
+
+def load_for_inference(path: str | Path) -> PPO:
+    """A saved controller on the CPU, without its optimizer's state (it cannot be trained on)."""
+    data, _, _ = load_from_zip_file(path, device="cpu")
+    kwargs = {**data["policy_kwargs"], "optimizer_class": _NoOptimizer}
+    return PPO.load(path, device="cpu", custom_objects={"policy_kwargs": kwargs})
 
 
 def prior_controller(settings: AnnealSettings | None = None, seed: int = 0) -> LearnedController:

@@ -32,7 +32,7 @@ from placer.agent.training import (
     bundled_file,
     train,
 )
-from placer.baselines import STARTS, PlaceResult, SoftStage, finish_soft_macros, place
+from placer.baselines import STARTS, AnnealSettings, PlaceResult, SoftStage, finish_soft_macros, place
 from placer.cost import CostModel, CostWeights
 from placer.fd import FDSchedule
 
@@ -343,6 +343,7 @@ def learned_place(
     clock: Callable[[], float] = time.perf_counter,
     soft_start: str = "fd",
     finetune_algorithm: str = "ppo",
+    anneal_settings: AnnealSettings | None = None,
 ) -> PlaceResult:
     """Learned annealing: annealing steered by ``controller`` from a good start.
 
@@ -362,7 +363,8 @@ def learned_place(
     of ``seconds`` of wall time. Annealing gets what is left of ``seconds`` after the policy has
     played, and/or ``moves``. ``progress`` is called as :func:`policy_place` says, then with
     stage ``"annealing"``. ``soft_start`` is the policy's episodes' (the analytic start reads no
-    position of a movable node).
+    position of a movable node). ``anneal_settings`` are the steered annealing's (the moves'
+    defaults the controller's choices are offsets of, and its pulls).
 
     Raises:
         ValueError: Neither budget is given, an unknown ``start``, or a checkpoint or
@@ -373,14 +375,16 @@ def learned_place(
     fd_schedule = fd_schedule or FDSchedule.electrostatic()
     if start not in STARTS:
         raise ValueError(f"unknown start {start!r} (expected one of {', '.join(STARTS)})")
+    started = clock()
     if start == "analytic":
         if finetune_steps or checkpoint is not None:
             raise ValueError("a checkpoint and fine-tuning are the policy's, which the analytic start does not play")
-        result = place(design, "analytic", seconds=seconds, moves=moves, seed=seed, weights=weights,
-                       fd_schedule=fd_schedule, progress=_stage(progress, "polish"),
-                       controller=as_controller(controller, start="analytic"), clock=clock)  # fmt: skip
-        return dataclasses.replace(result, method="analytic+learned-sa")
-    started = clock()
+        steer = as_controller(controller, anneal_settings, "analytic")  # loading it (torch) is part of the budget
+        remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
+        result = place(design, "analytic", seconds=remaining, moves=moves, seed=seed, weights=weights,
+                       fd_schedule=fd_schedule, progress=_stage(progress, "polish"), anneal_settings=anneal_settings,
+                       controller=steer, clock=clock)  # fmt: skip
+        return dataclasses.replace(result, method="analytic+learned-sa", runtime_s=clock() - started, budget_s=seconds)
     tuning = {}
     if finetune_steps:
         tuning = {"finetune_steps": finetune_steps, "finetune_algorithm": finetune_algorithm,
@@ -390,7 +394,7 @@ def learned_place(
     remaining = None if seconds is None else max(seconds - (clock() - started), 0.0)
     model = CostModel(design.netlist, design.floorplan)
     result = learned_anneal(model, played.placement, controller=controller, seconds=remaining, moves=moves, seed=seed,
-                            weights=weights, fd_schedule=fd_schedule,
+                            weights=weights, fd_schedule=fd_schedule, settings=anneal_settings,
                             progress=_stage(progress, "annealing"), clock=clock)  # fmt: skip
     return PlaceResult(f"{played.method}+learned-sa", result.placement, result.report, clock() - started, seed,
                        budget_s=seconds, moves=result.moves, backed_off=played.backed_off,
