@@ -32,8 +32,9 @@ Designs: as in ``bench_baselines.py`` (bundled, ``synthetic:N``, or the flat des
 was trained on ``synthetic:0-59``; ``synthetic:1000`` and above were never trained on.
 
 With ``--pull SHARE`` every arm's annealing pulls that share of its soft-macro moves to their
-least-wirelength point within the nudge range (``AnnealSettings.pull_share``; default 0, the
-random nudges alone); a row records its share, and rows of another share are set aside.
+least-wirelength point within the nudge range (``AnnealSettings.pull_share``, 0.5 by default;
+0: the random nudges alone, as every run before pulls existed); a row records its share (a row
+without one has 0), and rows of another share are set aside.
 ``--compare DIR`` also prints each arm against the same arm's rows in ``DIR/runs.jsonl`` (same
 design, seed and budget; e.g. the runs without pulls): the paired difference in percent per
 design, wins, and across designs the mean with its 95 % interval.
@@ -74,6 +75,7 @@ from bench_baselines import load_design
 from placer.agent.annealing import bundled_controller
 from placer.agent.cli import expand
 from placer.agent.distributed import LOCAL, as_tasks
+from placer.baselines import AnnealSettings
 
 ARMS = ("sa", "learned", "prior", "sa-soft80", "analytic", "analytic-cold", "analytic-learned")
 NON_RL = ("sa", "analytic", "analytic-cold")
@@ -296,7 +298,7 @@ def main() -> None:
     parser.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
                         help="each run a Ray task of one CPU: on the cluster at ADDRESS, or a local Ray")  # fmt: skip
     parser.add_argument("--controller", help="a controller saved by train.py anneal (default: the bundled one)")
-    parser.add_argument("--pull", type=float, default=0.0,
+    parser.add_argument("--pull", type=float, default=AnnealSettings.pull_share,
                         help="share of every arm's soft-macro moves that pull (AnnealSettings.pull_share)")  # fmt: skip
     parser.add_argument("--out", default="benchmarks/results/learned")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))

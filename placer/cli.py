@@ -737,7 +737,7 @@ def build_parser() -> argparse.ArgumentParser:
     placing.add_argument("--pull", type=share, metavar="SHARE",
                          help="sa, analytic, rl with --budget or --moves: share of annealing's soft-macro moves that "
                          "pull the macro to its least-wirelength point within the nudge range instead of a random "
-                         "nudge (default 0)")  # fmt: skip
+                         "nudge (default 0.5; 0: random nudges only)")  # fmt: skip
     placing.add_argument("--seed", type=whole(0), default=0, help="seed of every random choice")
     placing.add_argument(
         "--threads",

@@ -49,8 +49,9 @@ class SoftStage:
 
     def anneal_settings(self) -> AnnealSettings:
         """Annealing that nudges soft macros only and never re-places them by FD."""
+        # Random nudges only (no pulls): the stage ranks the policy's episodes, and its figures were measured so.
         return AnnealSettings(move_probabilities=SOFT_ONLY, initial_acceptance=self.initial_acceptance,
-                              final_ratio=self.final_ratio, fd_every=self.moves + 1)  # fmt: skip
+                              final_ratio=self.final_ratio, fd_every=self.moves + 1, pull_share=0.0)  # fmt: skip
 
 
 @dataclass
