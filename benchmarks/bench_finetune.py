@@ -7,8 +7,9 @@
 For each design the bundled policy plays zero-shot (8 episodes, the first most likely, the
 rest sampled, the best after FD finished by the soft-macro stage of ``--soft-moves`` nudges),
 is fine-tuned by each algorithm for ``--seconds`` of wall clock (PPO with the fine-tuning
-defaults and two environment processes; self-imitation in one process, its episodes ranked
-after a 2,000-nudge stage), and the fine-tuned policy plays the same 8 episodes (same seeds,
+defaults and two environment processes; self-imitation in one process, its episodes screened
+after a 2,000-nudge stage and kept by their cost after the ``--soft-moves`` stage, the first
+round's being the zero-shot's 8), and the fine-tuned policy plays the same 8 episodes (same seeds,
 same stage): its *own* best of 8. ``best found`` is the best episode fine-tuning itself played,
 finished by the same stage. The soft macros start by FD throughout (nothing of a file's
 positions read); one torch thread per process. Each finished (design, algorithm) is appended
@@ -42,7 +43,7 @@ def run_one(design_name: str, algorithm: str, seconds: float, soft_moves: int, d
 
     from placer.agent.placing import _finetune_settings as settings_for
     from placer.agent.placing import bundled_checkpoint, finetune, map_size, policy_place
-    from placer.agent.self_imitation import self_imitate
+    from placer.agent.self_imitation import SelfImitationSettings, self_imitate
     from placer.baselines import SoftStage, finish_soft_macros, place
     from placer.cost import CostModel
     from placer.fd import FDSchedule
@@ -55,8 +56,11 @@ def run_one(design_name: str, algorithm: str, seconds: float, soft_moves: int, d
     settings = settings_for(0, map_size(checkpoint, design), FDSchedule.electrostatic(), imitating)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as run:
-        tune = self_imitate if imitating else finetune
-        tuned = tune(design, checkpoint, run, settings, seconds=seconds)
+        if imitating:
+            kept_by = SelfImitationSettings(finish_moves=soft_moves)
+            tuned = self_imitate(design, checkpoint, run, settings, seconds=seconds, imitation=kept_by)
+        else:
+            tuned = finetune(design, checkpoint, run, settings, seconds=seconds)
         wall = time.perf_counter() - started
         own = policy_place(design, tuned.checkpoint, soft_moves=soft_moves).report.proxy_cost
     found = float("nan")

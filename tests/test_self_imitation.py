@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -13,10 +14,12 @@ from envs import MacroPlacementEnv
 from placer.agent import cli as train_cli
 from placer.agent.episodes import play, policy_logits
 from placer.agent.imitation import imitation_loss
-from placer.agent.placing import bundled_checkpoint
+from placer.agent.placing import bundled_checkpoint, policy_place
 from placer.agent.self_imitation import SelfImitationSettings, self_imitate
 from placer.agent.training import TrainSettings, load_policy
+from placer.baselines.soft_stage import SoftStage, finish_soft_macros
 from placer.cli import main as placer_main
+from placer.cost import CostModel
 
 DESIGN = "synthetic:3@16"
 SETTINGS = TrainSettings(max_grid=32, reward="dense", learning_rate=1e-3, soft_moves=200, device="cpu")
@@ -50,6 +53,25 @@ def test_the_policy_moves_towards_the_best_episode_it_found(tmp_path):
         nll_before = float(imitation_loss(before, replayed.trajectory)[1])
         nll_after = float(imitation_loss(after, replayed.trajectory)[1])
     assert nll_after < nll_before
+
+
+def test_kept_by_its_finished_cost_the_first_round_keeps_the_zero_shot_batch_best_when_finished(tmp_path):
+    kept = dataclasses.replace(FEW, samples=8, finish_moves=300)
+    env = MacroPlacementEnv(DESIGN, **SETTINGS.env_kwargs())
+    steps = kept.samples * len(env.macro_order)
+    done = self_imitate(DESIGN, bundled_checkpoint(), tmp_path, SETTINGS, steps=steps, imitation=kept)
+    assert done.rounds == 1
+    # placer place's zero-shot batch (seed 0), each episode finished by FD and the same 300 nudges
+    policy = load_policy(bundled_checkpoint(), env, SETTINGS).policy
+    batch = play([env] + [copy.copy(env) for _ in range(kept.samples - 1)], policy_logits(policy), seed=0)
+    finished = [finish_soft_macros(env.model, e.placement, SoftStage(300)).report.proxy_cost for e in batch]
+    assert done.proxy_cost == pytest.approx(min(finished), abs=1e-12)
+    zero_shot = policy_place(env.design, bundled_checkpoint(), samples=kept.samples, soft_moves=300)
+    assert done.proxy_cost <= zero_shot.report.proxy_cost + 1e-12, "never worse than what placer place plays"
+    model = CostModel(env.design.netlist, env.design.floorplan)
+    assert model.evaluate(done.placement).proxy_cost == pytest.approx(done.proxy_cost, abs=1e-12), "kept finished"
+    with pytest.raises(ValueError, match="finish_moves"):
+        SelfImitationSettings(finish_moves=-1)
 
 
 def test_a_stopped_run_resumed_ends_as_the_run_that_never_stopped(tmp_path):

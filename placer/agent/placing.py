@@ -23,7 +23,7 @@ from placer.agent.annealing import as_controller, learned_anneal
 from placer.agent.episodes import PIPELINE_CELLS, play, policy_logits
 from placer.agent.policy import SavedPolicy
 from placer.agent.runtime import OnnxPolicy, is_onnx
-from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, self_imitate
+from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, SelfImitationSettings, self_imitate
 from placer.agent.training import (
     FINETUNE_ALGORITHMS,
     FINETUNE_DEFAULTS,
@@ -203,7 +203,7 @@ def policy_place(
             time on one thread at 128 x 128; on grids of ``PIPELINE_CELLS`` cells or more its
             int8 copy, :func:`bundled_network`), the ``.zip`` when fine-tuning.
         samples: Episodes to play (the first picks the most likely cell each step).
-        seed: Seed of the sampled episodes.
+        seed: Seed of the sampled episodes, of the soft-macro stage and (unless ``finetune_settings``) of fine-tuning.
         weights: Weights of the proxy cost.
         fd_schedule: Soft-macro placement at the end of each episode (the electrostatic schedule by default).
         finetune_steps: Fine-tune on the design for this many steps first (the training workers
@@ -221,7 +221,8 @@ def policy_place(
             finished by FD and then this many soft-macro nudges on the exact cost (0: FD alone).
         finetune_algorithm: ``"ppo"`` (:func:`finetune`) or ``"self-imitation"``
             (:func:`placer.agent.self_imitation.self_imitate`, with ``SELF_IMITATION_DEFAULTS``:
-            its episodes scored after a soft-macro stage of 2,000 nudges).
+            its episodes screened after a soft-macro stage of 2,000 nudges and kept by their cost
+            after the ``soft_moves`` stage).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -244,12 +245,15 @@ def policy_place(
     found = [_play(design, checkpoint, samples, seed, episodes, _stage(progress, "zero-shot"))]
     if tuning:
         imitating = finetune_algorithm == "self-imitation"
-        settings = finetune_settings or _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule,
-                                                           imitating)  # fmt: skip
+        settings = finetune_settings or dataclasses.replace(
+            _finetune_settings(finetune_steps, map_size(checkpoint, design), fd_schedule, imitating), seed=seed
+        )
         settings = dataclasses.replace(settings, soft_start=soft_start)
         if weights is not None:  # the fine-tune's episodes are scored as this placement is
             settings = dataclasses.replace(settings, weights=weights)
-        tune = self_imitate if imitating else finetune
+        # self-imitation keeps episodes by their cost finished as the best one is finished below
+        kept_by = SelfImitationSettings(finish_moves=soft_moves)
+        tune = functools.partial(self_imitate, imitation=kept_by) if imitating else finetune
         with tempfile.TemporaryDirectory() as run:
             tuned = tune(design, checkpoint, run, settings, steps=finetune_steps or None, seconds=finetune_seconds,
                          progress=_stage(progress, "fine-tuning"))  # fmt: skip

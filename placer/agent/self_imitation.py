@@ -7,7 +7,15 @@ the settings ask for one) and takes ``fit_steps`` gradient steps on it: the cros
 its cells and the squared error of the values against its returns, the loss behaviour cloning
 uses. This is expert iteration with the policy's own sampling as the expert (self-imitation
 learning): it moves the policy itself towards the best placement it has found, where PPO on
-one design's few hundred episodes left the policy's own best of 8 where it started. Given
+one design's few hundred episodes left the policy's own best of 8 where it started.
+
+Ranking by a short soft-macro stage is cheap but noisy: the episode best after 2,000 nudges is
+not always best after the 10,000 that ``placer place`` finishes with, and a run could end by
+imitating an episode worse than the zero-shot's best. With ``finish_moves`` the candidates are
+screened by the environment's stage and kept only by the cost after that longer stage (every
+episode of the first round, which plays the zero-shot's batch; the best screened one after):
+the episode imitated is never worse, finished as the final play finishes it, than the zero-shot's
+best. Given
 several designs, the rounds go round them, each design keeping its own best episode: that is
 pretraining across designs by expert iteration.
 
@@ -47,6 +55,7 @@ from placer.agent.training import (
     save_atomically,
     write_record,
 )
+from placer.baselines.soft_stage import SoftStage, finish_soft_macros
 
 ROUND = re.compile(r"round_(\d+)\.zip")
 SELF_IMITATION_DEFAULTS = {"reward": "dense", "learning_rate": 3e-4, "soft_moves": 2000}
@@ -63,15 +72,21 @@ class SelfImitationSettings:
         samples: Episodes per round.
         fit_steps: Gradient steps on the best episode per round.
         checkpoint_every: Rounds between checkpoints.
+        finish_moves: Keep episodes by their cost after FD and this many soft-macro nudges
+            (seeded by the settings' seed, as ``placer place`` finishes its best episode);
+            0: by the environment's own soft-macro stage.
     """
 
     samples: int = 8
     fit_steps: int = 8
     checkpoint_every: int = 10
+    finish_moves: int = 0
 
     def __post_init__(self) -> None:
         if self.samples < 1 or self.fit_steps < 1 or self.checkpoint_every < 1:
             raise ValueError("self-imitation needs samples, fit_steps and checkpoint_every >= 1")
+        if self.finish_moves < 0:
+            raise ValueError("self-imitation needs finish_moves >= 0")
 
 
 @dataclass(frozen=True)
@@ -155,6 +170,11 @@ def self_imitate(
     def best_cost(k: int) -> float:
         return bests[k].report.proxy_cost if k in bests else math.inf
 
+    def finish(env: MacroPlacementEnv, episode: Episode) -> Episode:
+        done = finish_soft_macros(env.model, episode.placement, SoftStage(imitation.finish_moves), seed=settings.seed,
+                                  weights=env.weights, fd_schedule=env.fd_schedule)  # fmt: skip
+        return Episode(done.placement, done.report, episode.trajectory)
+
     saved_round = rounds
     while used() < 1.0:
         k = rounds % len(designs)
@@ -162,9 +182,12 @@ def self_imitate(
         if k in saved:  # kept by the checkpoint this run resumed from; scored now that its design is loaded
             placement, trajectory = saved.pop(k)
             bests[k] = Episode(placement, envs[0].model.evaluate(placement, envs[0].weights), trajectory)
-        seed = int(np.random.SeedSequence([settings.seed, rounds]).generate_state(1)[0] >> 1)
+        first = rounds < len(designs)  # the zero-shot's batch: placer place plays these seeds
+        seed = settings.seed if first else _round_seed(settings.seed, rounds)
         policy.set_training_mode(False)
-        found = play(envs, policy_logits(policy), seed, record=True)
+        found = sorted(play(envs, policy_logits(policy), seed, record=True), key=lambda e: e.report.proxy_cost)
+        if imitation.finish_moves:
+            found = [finish(envs[0], episode) for episode in (found if first else found[:1])]
         if found:
             candidate = min(found, key=lambda episode: episode.report.proxy_cost)
             if candidate.report.proxy_cost < best_cost(k):
@@ -201,6 +224,11 @@ def self_imitate(
     write_record(run, record)
     return SelfImitated(final, None if first is None else first.placement, best_cost(0), played,
                         rounds * imitation.samples, rounds)  # fmt: skip
+
+
+def _round_seed(seed: int, rounds: int) -> int:
+    """The sampling seed of round ``rounds`` after the first."""
+    return int(np.random.SeedSequence([seed, rounds]).generate_state(1)[0] >> 1)
 
 
 class _Batch:
