@@ -100,7 +100,7 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
     import torch
 
     from placer.agent.annealing import LearnedController, prior_controller
-    from placer.baselines import AnnealSettings, FlowSettings, PackingError, place
+    from placer.baselines import FlowSettings, PackingError, place
 
     torch.set_num_threads(1)
     design = load_design(design_name, Path(data))
