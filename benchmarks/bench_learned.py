@@ -2,6 +2,7 @@
 
     python benchmarks/bench_learned.py [--designs ariane133,ariane133_ng45,...] [--seconds 60]
         [--seeds 5] [--arms sa,learned,prior] [--jobs 2 | --ray [ADDRESS]] [--controller PATH] [--pull SHARE]
+        [--hard-pull SHARE]
         [--out benchmarks/results/learned] [--data ../shared/data] [--report] [--compare DIR]
 
 Every run is ``placer.baselines.place(design, method, seconds=S, seed=k)`` on the CPU-time
@@ -34,7 +35,9 @@ was trained on ``synthetic:0-59``; ``synthetic:1000`` and above were never train
 With ``--pull SHARE`` every arm's annealing pulls that share of its soft-macro moves to their
 least-wirelength point within the nudge range (``AnnealSettings.pull_share``, 0.5 by default;
 0: the random nudges alone, as every run before pulls existed); a row records its share (a row
-without one has 0), and rows of another share are set aside.
+without one has 0), and rows of another share are set aside. ``--hard-pull SHARE`` does the same
+for the share of shifts that pull a hard macro to its least-wirelength legal cell within the
+shift radius (``AnnealSettings.hard_pull_share``, 0 by default).
 ``--compare DIR`` also prints each arm against the same arm's rows in ``DIR/runs.jsonl`` (same
 design, seed and budget; e.g. the runs without pulls): the paired difference in percent per
 design, wins, and across designs the mean with its 95 % interval.
@@ -95,7 +98,7 @@ def controller_id(path: str | Path) -> str:
 
 
 def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, controller: str | None,
-            pull: float = 0.0) -> dict:  # fmt: skip
+            pull: float = 0.0, hard_pull: float = 0.0) -> dict:  # fmt: skip
     """One run in this (fresh, single-threaded) process; returns its row."""
     import torch
 
@@ -115,7 +118,7 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
     elif arm == "prior":
         steer = prior_controller()
     mix = SOFT80 if arm == "sa-soft80" else AnnealSettings.move_probabilities
-    settings = AnnealSettings(move_probabilities=mix, pull_share=pull)
+    settings = AnnealSettings(move_probabilities=mix, pull_share=pull, hard_pull_share=hard_pull)
     flow = FlowSettings(polish_acceptance=COLD_ACCEPTANCE) if arm == "analytic-cold" else None
     result = place(design, method, seconds=seconds, seed=seed, controller=steer, anneal_settings=settings,
                    flow_settings=flow, clock=time.process_time)  # fmt: skip
@@ -129,7 +132,7 @@ def run_one(design_name: str, arm: str, seed: int, seconds: float, data: str, co
             "history": [(round(offset + h[1], 3), h[3], h[4]) for h in result.history],
             "stages": [dataclasses.asdict(stage) for stage in result.stages],
             **({"controller": controller_id(controller)} if arm in STEERED else {}),
-            **({"pull": pull} if pull else {})}  # fmt: skip
+            **({"pull": pull} if pull else {}), **({"hard_pull": hard_pull} if hard_pull else {})}  # fmt: skip
 
 
 def done_rows(path: Path) -> list[dict]:
@@ -300,6 +303,8 @@ def main() -> None:
     parser.add_argument("--controller", help="a controller saved by train.py anneal (default: the bundled one)")
     parser.add_argument("--pull", type=float, default=AnnealSettings.pull_share,
                         help="share of every arm's soft-macro moves that pull (AnnealSettings.pull_share)")  # fmt: skip
+    parser.add_argument("--hard-pull", type=float, default=AnnealSettings.hard_pull_share,
+                        help="share of every arm's shifts that pull (AnnealSettings.hard_pull_share)")  # fmt: skip
     parser.add_argument("--out", default="benchmarks/results/learned")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--report", action="store_true", help="print the table of the runs done; run nothing")
@@ -317,10 +322,11 @@ def main() -> None:
     controllers = {arm: args.controller or str(bundled_controller(start)) for arm, start in starts.items()}
     steered_by = {arm: controller_id(path) for arm, path in controllers.items()}
     rows = [r for r in done_rows(path) if r["seconds"] == args.seconds]
-    pulled = [r for r in rows if r.get("pull", 0.0) != args.pull]
-    rows = [r for r in rows if r not in pulled]
-    if pulled:
-        print(f"{len(pulled)} rows of another pull share than {args.pull:g} set aside", flush=True)
+    for key, share in (("pull", args.pull), ("hard_pull", args.hard_pull)):
+        pulled = [r for r in rows if r.get(key, 0.0) != share]
+        rows = [r for r in rows if r not in pulled]
+        if pulled:
+            print(f"{len(pulled)} rows of another {key} share than {share:g} set aside", flush=True)
     other = [r for r in rows if r["arm"] in STEERED and r.get("controller") != steered_by[r["arm"]]]
     rows = [r for r in rows if r not in other]
     if other:
@@ -332,7 +338,7 @@ def main() -> None:
         todo = []
     at_once = "each a Ray task" if args.ray is not None else f"{args.jobs} at once"
     print(f"{len(todo)} runs to go ({len(have)} done), {at_once}", flush=True)
-    calls = [(d, a, s, args.seconds, args.data, controllers.get(a), args.pull) for d, a, s in todo]
+    calls = [(d, a, s, args.seconds, args.data, controllers.get(a), args.pull, args.hard_pull) for d, a, s in todo]
     if args.ray is not None and calls:
         finished = (row for _, row in as_tasks(run_one, calls, args.ray))
     else:

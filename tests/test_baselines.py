@@ -179,6 +179,49 @@ def test_a_pull_goes_to_the_lattice_point_of_least_wirelength():
         cost.undo()
 
 
+def test_a_hard_pull_goes_to_the_legal_cell_of_least_wirelength_within_the_radius():
+    design = netlists.load("ariane133")
+    start = place(design, "random", fd_schedule=FAST_FD)  # macros apart: room to move
+    model = CostModel(design.netlist, design.floorplan)
+    state = AnnealState(model, start.placement, CostWeights(), AnnealSettings(), 0, FAST_FD)
+    cost, fp = state.cost, design.floorplan
+    rng = np.random.default_rng(0)
+    pulled = 0
+    for i in rng.choice(state.macros.size, size=20, replace=False):
+        state.radius = int(rng.integers(1, 5))
+        node = int(state.macros[i])
+        x, y, _ = cost.location(node)
+        col, row = min(int(x / fp.cell_width), fp.cols - 1), min(int(y / fp.cell_height), fp.rows - 1)
+        lengths = {}  # the plain way: every legal cell centre of the window, moved to and undone
+        for c in range(max(col - state.radius, 0), min(col + state.radius, fp.cols - 1) + 1):
+            for r in range(max(row - state.radius, 0), min(row + state.radius, fp.rows - 1) + 1):
+                spot = (state.col_centres[c], state.row_centres[r])
+                if spot != (x, y) and state.boxes.fits((int(i),), (spot[0],), (spot[1],)):
+                    cost.move(node, *spot)
+                    lengths[spot] = cost.wirelength
+                    cost.undo()
+        moved = state.pull_hard(int(i))
+        if moved is None:  # none of the few best cells fits
+            continue
+        pulled += 1
+        assert moved == [int(i)] and cost.location(node)[:2] in lengths
+        assert cost.wirelength == pytest.approx(min(lengths.values()), rel=1e-12)
+        cost.undo()
+    assert pulled >= 10
+
+
+def test_hard_pulls_keep_every_hard_macro_legal():
+    design = four_quadrants()
+    model = CostModel(design.netlist, design.floorplan)
+    start = place(design, "greedy", fd_schedule=FAST_FD)
+    settings = AnnealSettings(hard_pull_share=1.0)
+    result = anneal(model, start.placement, moves=3000, seed=0, settings=settings, fd_schedule=FAST_FD)
+    assert hard_macro_violations(design, result.placement) == []
+    assert result.report.proxy_cost == pytest.approx(model.evaluate(result.placement).proxy_cost, rel=1e-12)
+    with pytest.raises(ValueError, match="hard_pull_share"):
+        AnnealSettings(hard_pull_share=-0.1)
+
+
 def test_pulls_shorten_the_wires_more_than_random_nudges_in_as_many_moves():
     design = netlists.load("ariane133")
     start = place(design, "greedy", fd_schedule=FAST_FD)

@@ -47,6 +47,7 @@ from placer.sequential import FLIPS
 
 MOVES = ("swap", "shift", "flip", "move", "shuffle", "soft")
 PULL_LATTICE = 5  # points along each axis of a pull's lattice; odd, so the current point is one of them
+HARD_PULL_TRIES = 4  # cells of least wirelength a hard-macro pull tries, best first
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class AnnealSettings:
         decisions: Blocks of a run steered by a controller (one :class:`MoveMix` each).
         pull_share: Share of the soft-macro moves that pull the macro to its least-wirelength
             point within the nudge range instead of nudging it at random.
+        hard_pull_share: Share of the shifts that pull the hard macro instead: to the legal
+            cell centre of least wirelength within the shift radius (of the ``HARD_PULL_TRIES``
+            best there, the first that fits).
     """
 
     move_probabilities: tuple[float, ...] = (0.12, 0.12, 0.02, 0.12, 0.12, 0.5)
@@ -77,6 +81,7 @@ class AnnealSettings:
     spacing: float = 0.0
     decisions: int = 32
     pull_share: float = 0.5  # at 60 CPU-s, lower cost than 0 in every arm of bench_learned on 6 designs
+    hard_pull_share: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.move_probabilities) != len(MOVES) or min(self.move_probabilities) < 0:
@@ -87,8 +92,8 @@ class AnnealSettings:
             raise ValueError("need fd_every >= 1 and 2 <= shuffle_size <= 8")
         if self.decisions < 1:
             raise ValueError("need decisions >= 1")
-        if not 0 <= self.pull_share <= 1:
-            raise ValueError("need 0 <= pull_share <= 1")
+        if not 0 <= self.pull_share <= 1 or not 0 <= self.hard_pull_share <= 1:
+            raise ValueError("need 0 <= pull_share <= 1 and 0 <= hard_pull_share <= 1")
 
 
 @dataclass(frozen=True)
@@ -255,6 +260,8 @@ class AnnealState:
             cost.move_many(self.macros[group], xs, ys)
             return group
         i = rng.randrange(n)
+        if kind == 1 and self.settings.hard_pull_share and rng.random() < self.settings.hard_pull_share:
+            return self.pull_hard(i)
         x, y, _ = cost.location(int(self.macros[i]))
         if kind == 1:  # shift
             step = rng.randint(1, self.radius) * (1 if rng.random() < 0.5 else -1)
@@ -283,6 +290,31 @@ class AnnealState:
         ys = np.clip(y + self._lattice * (self.nudge * fp.cell_height), hh, fp.height - hh)
         along_x, along_y = cost.wirelength_increments(node, xs, ys)
         return float(xs[np.argmin(along_x)]), float(ys[np.argmin(along_y)])
+
+    def pull_hard(self, i: int) -> list[int] | None:
+        """Move hard macro slot ``i`` to the legal cell centre of least wirelength within the shift radius.
+
+        The wirelength separates into x and y, so one pass over its nets scores every cell of
+        the window; of the ``HARD_PULL_TRIES`` best cells other than its own, the first that fits
+        is taken (``None``: none fits).
+        """
+        node, fp, r = int(self.macros[i]), self.model.floorplan, self.radius
+        x, y, _ = self.cost.location(node)
+        col = min(int(x / fp.cell_width), fp.cols - 1)
+        row = min(int(y / fp.cell_height), fp.rows - 1)
+        cols = np.arange(max(col - r, 0), min(col + r, fp.cols - 1) + 1)
+        rows = np.arange(max(row - r, 0), min(row + r, fp.rows - 1) + 1)
+        xs, ys = self.col_centres[cols], self.row_centres[rows]
+        along_x, along_y = self.cost.wirelength_increments(node, xs, ys)
+        total = (along_y[:, None] + along_x[None, :]).ravel()
+        tries = min(HARD_PULL_TRIES + 1, total.size)  # + 1: its own cell may be among the best
+        best = np.argpartition(total, tries - 1)[:tries]
+        for k in best[np.argsort(total[best])]:
+            tx, ty = float(xs[k % xs.size]), float(ys[k // xs.size])
+            if (tx != x or ty != y) and self.boxes.fits((i,), (tx,), (ty,)):
+                self.cost.move(node, tx, ty)
+                return [i]
+        return None
 
     def accept(self, moved: list[int]) -> None:
         """Keep the last move: the moved slots' boxes follow their macros."""
