@@ -1,7 +1,7 @@
 """Fine-tuning on one design: does the policy itself get better than zero-shot? PPO against self-imitation.
 
     python benchmarks/bench_finetune.py [--designs synthetic:1000-1019,ariane133,ariane133_ng45,...]
-        [--algorithms ppo,self-imitation] [--seconds 600] [--soft-moves 10000] [--jobs 1]
+        [--algorithms ppo,self-imitation] [--seconds 600] [--soft-moves 10000] [--temperature 1] [--jobs 1]
         [--data ../shared/data] [--out benchmarks/results/finetune] [--report]
 
 For each design the bundled policy plays zero-shot (8 episodes, the first most likely, the
@@ -9,7 +9,8 @@ rest sampled, the best after FD finished by the soft-macro stage of ``--soft-mov
 is fine-tuned by each algorithm for ``--seconds`` of wall clock (PPO with the fine-tuning
 defaults and two environment processes; self-imitation in one process, its episodes screened
 after a 2,000-nudge stage and kept by their cost after the ``--soft-moves`` stage, the first
-round's being the zero-shot's 8), and the fine-tuned policy plays the same 8 episodes (same seeds,
+round's being the zero-shot's 8, the later rounds' sampled at ``--temperature``), and the
+fine-tuned policy plays the same 8 episodes (same seeds,
 same stage): its *own* best of 8. ``best found`` is the best episode fine-tuning itself played,
 finished by the same stage. The soft macros start by FD throughout (nothing of a file's
 positions read); one torch thread per process. Each finished (design, algorithm) is appended
@@ -30,11 +31,11 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 FIELDS = ("design", "algorithm", "seconds", "zero_shot", "tuned_policy", "best_found", "greedy", "steps", "episodes",
-          "wall_s")  # fmt: skip
+          "wall_s", "temperature")  # fmt: skip
 DESIGNS = "synthetic:1000-1019,ariane133,ariane133_ng45,ariane136_ng45,mempool_tile_ng45"
 
 
-def run_one(design_name: str, algorithm: str, seconds: float, soft_moves: int, data: str) -> dict:
+def run_one(design_name: str, algorithm: str, seconds: float, soft_moves: int, data: str, temperature: float) -> dict:
     """Zero-shot, fine-tune, play again: one row."""
     import torch
 
@@ -57,7 +58,7 @@ def run_one(design_name: str, algorithm: str, seconds: float, soft_moves: int, d
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as run:
         if imitating:
-            kept_by = SelfImitationSettings(finish_moves=soft_moves)
+            kept_by = SelfImitationSettings(finish_moves=soft_moves, temperature=temperature)
             tuned = self_imitate(design, checkpoint, run, settings, seconds=seconds, imitation=kept_by)
         else:
             tuned = finetune(design, checkpoint, run, settings, seconds=seconds)
@@ -69,7 +70,12 @@ def run_one(design_name: str, algorithm: str, seconds: float, soft_moves: int, d
         found = finish_soft_macros(model, tuned.placement, SoftStage(soft_moves)).report.proxy_cost
     return {"design": design_name, "algorithm": algorithm, "seconds": seconds, "zero_shot": zero_shot,
             "tuned_policy": own, "best_found": found, "greedy": greedy, "steps": tuned.steps,
-            "episodes": tuned.episodes, "wall_s": wall}  # fmt: skip
+            "episodes": tuned.episodes, "wall_s": wall, "temperature": temperature}  # fmt: skip
+
+
+def temperature_of(row: dict[str, str]) -> float:
+    """A row's sampling temperature (rows written before the column existed sampled at 1)."""
+    return float(row.get("temperature") or 1.0)
 
 
 def report(rows: list[dict[str, str]]) -> str:
@@ -96,6 +102,8 @@ def main() -> None:
     parser.add_argument("--algorithms", default="ppo,self-imitation")
     parser.add_argument("--seconds", type=float, default=600.0, help="fine-tuning's wall clock per design")
     parser.add_argument("--soft-moves", type=int, default=10_000, help="the soft-macro stage's nudges (both plays)")
+    parser.add_argument("--temperature", type=float, default=1.0,
+                        help="self-imitation's sampling temperature after its first round")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="(design, algorithm) pairs run at once")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     parser.add_argument("--out", default="benchmarks/results/finetune")
@@ -108,11 +116,12 @@ def main() -> None:
     path = out / "results.csv"
     rows = list(csv.DictReader(path.open())) if path.exists() else []
     if not args.report:
-        done = {(r["design"], r["algorithm"], float(r["seconds"])) for r in rows}
+        done = {(r["design"], r["algorithm"], float(r["seconds"]), temperature_of(r)) for r in rows}
         todo = [(d, a) for d in expand(args.designs.split(","), 32) for a in args.algorithms.split(",")
-                if (d, a, args.seconds) not in done]  # fmt: skip
+                if (d, a, args.seconds, args.temperature) not in done]  # fmt: skip
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(run_one, d, a, args.seconds, args.soft_moves, args.data) for d, a in todo]
+            futures = [pool.submit(run_one, d, a, args.seconds, args.soft_moves, args.data, args.temperature)
+                       for d, a in todo]  # fmt: skip
             for future in as_completed(futures):
                 row = future.result()
                 new = not path.exists()
@@ -124,9 +133,10 @@ def main() -> None:
                 print(" | ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()),
                       flush=True)  # fmt: skip
         rows = list(csv.DictReader(path.open()))
-    table = report([r for r in rows if float(r["seconds"]) == args.seconds])
+    table = report([r for r in rows if float(r["seconds"]) == args.seconds and temperature_of(r) == args.temperature])
     print(table)
-    (out / f"results-{args.seconds:g}s.md").write_text(table)
+    hotter = f"-t{args.temperature:g}" if args.temperature != 1.0 else ""
+    (out / f"results-{args.seconds:g}s{hotter}.md").write_text(table)
 
 
 if __name__ == "__main__":

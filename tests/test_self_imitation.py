@@ -70,8 +70,24 @@ def test_kept_by_its_finished_cost_the_first_round_keeps_the_zero_shot_batch_bes
     assert done.proxy_cost <= zero_shot.report.proxy_cost + 1e-12, "never worse than what placer place plays"
     model = CostModel(env.design.netlist, env.design.floorplan)
     assert model.evaluate(done.placement).proxy_cost == pytest.approx(done.proxy_cost, abs=1e-12), "kept finished"
-    with pytest.raises(ValueError, match="finish_moves"):
+    with pytest.raises(ValueError, match="finish_moves >= 0 and temperature"):
         SelfImitationSettings(finish_moves=-1)
+
+
+def test_sampling_hotter_plays_less_likely_episodes_and_keeps_the_most_likely_first():
+    env = MacroPlacementEnv(DESIGN, **SETTINGS.env_kwargs())
+    policy = load_policy(bundled_checkpoint(), env, SETTINGS).policy
+    envs = [env] + [copy.copy(env) for _ in range(5)]
+    nll = {}
+    for temperature in (1.0, 3.0):
+        played = play(envs, policy_logits(policy), seed=0, record=True, temperature=temperature)
+        with th.no_grad():
+            nll[temperature] = [float(imitation_loss(policy, e.trajectory)[1]) for e in played]
+        assert played[0].placement.equals(play(envs[:1], policy_logits(policy), seed=0)[0].placement)
+    assert nll[3.0][0] == nll[1.0][0], "the first episode takes the most likely cells at any temperature"
+    assert np.mean(nll[3.0][1:]) > np.mean(nll[1.0][1:])
+    with pytest.raises(ValueError, match="temperature > 0"):
+        SelfImitationSettings(temperature=0.0)
 
 
 def test_a_stopped_run_resumed_ends_as_the_run_that_never_stopped(tmp_path):

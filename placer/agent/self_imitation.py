@@ -75,18 +75,21 @@ class SelfImitationSettings:
         finish_moves: Keep episodes by their cost after FD and this many soft-macro nudges
             (seeded by the settings' seed, as ``placer place`` finishes its best episode);
             0: by the environment's own soft-macro stage.
+        temperature: The sampled episodes' temperature after the first round (above 1: more
+            varied episodes, once the policy has fitted its best and its samples stay near it).
     """
 
     samples: int = 8
     fit_steps: int = 8
     checkpoint_every: int = 10
     finish_moves: int = 0
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         if self.samples < 1 or self.fit_steps < 1 or self.checkpoint_every < 1:
             raise ValueError("self-imitation needs samples, fit_steps and checkpoint_every >= 1")
-        if self.finish_moves < 0:
-            raise ValueError("self-imitation needs finish_moves >= 0")
+        if self.finish_moves < 0 or not self.temperature > 0:
+            raise ValueError("self-imitation needs finish_moves >= 0 and temperature > 0")
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,9 @@ def self_imitate(
         first = rounds < len(designs)  # the zero-shot's batch: placer place plays these seeds
         seed = settings.seed if first else _round_seed(settings.seed, rounds)
         policy.set_training_mode(False)
-        found = sorted(play(envs, policy_logits(policy), seed, record=True), key=lambda e: e.report.proxy_cost)
+        temperature = 1.0 if first else imitation.temperature
+        found = play(envs, policy_logits(policy), seed, record=True, temperature=temperature)
+        found.sort(key=lambda episode: episode.report.proxy_cost)
         if imitation.finish_moves:
             found = [finish(envs[0], episode) for episode in (found if first else found[:1])]
         if found:
