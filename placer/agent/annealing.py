@@ -29,6 +29,7 @@ from stable_baselines3.common.vec_env import VecEnv
 
 from envs.anneal_env import MAX_MOVES, MOVES_PER_NODE, AnnealControlEnv, make_anneal_env, move_mix
 from netlists import Design, Placement, synthetic
+from placer.agent.policy import NoOptimizer
 from placer.agent.training import (
     Checkpoints,
     WallClock,
@@ -205,20 +206,10 @@ class LearnedController:
         return mix
 
 
-class _NoOptimizer:
-    """The optimizer of a model that only predicts (torch's first real one imports its compiler: about 2 s)."""
-
-    def __init__(self, params: Any, **kwargs: Any) -> None:
-        pass
-
-    def load_state_dict(self, state: Any, strict: bool = True) -> None:
-        pass
-
-
 def load_for_inference(path: str | Path) -> PPO:
     """A saved controller on the CPU, without its optimizer's state (it cannot be trained on)."""
     data, _, _ = load_from_zip_file(path, device="cpu")
-    kwargs = {**data["policy_kwargs"], "optimizer_class": _NoOptimizer}
+    kwargs = {**data["policy_kwargs"], "optimizer_class": NoOptimizer}
     return PPO.load(path, device="cpu", custom_objects={"policy_kwargs": kwargs})
 
 

@@ -52,6 +52,10 @@ class NoOptimizer:
     def __init__(self, params, **kwargs) -> None:
         del params, kwargs
 
+    def load_state_dict(self, state, strict: bool = True) -> None:
+        """A saved optimizer's state is not needed to play: dropped."""
+        del state, strict
+
 
 class PlacementPolicy(MaskableActorCriticPolicy):
     """Maskable actor-critic over :class:`PlacementNet` (pass to ``MaskablePPO`` as the policy).
