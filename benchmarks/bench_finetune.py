@@ -1,7 +1,7 @@
 """Fine-tuning on one design: does the policy itself get better than zero-shot? PPO against self-imitation.
 
     python benchmarks/bench_finetune.py [--designs synthetic:1000-1019,ariane133,ariane133_ng45,...]
-        [--algorithms ppo,self-imitation] [--seconds 600] [--soft-moves 10000] [--temperature 1] [--jobs 1]
+        [--algorithms ppo,self-imitation] [--seconds 600] [--soft-moves 10000] [--temperature 2] [--jobs 1]
         [--data ../shared/data] [--out benchmarks/results/finetune] [--report]
 
 For each design the bundled policy plays zero-shot (8 episodes, the first most likely, the
@@ -9,7 +9,8 @@ rest sampled, the best after FD finished by the soft-macro stage of ``--soft-mov
 is fine-tuned by each algorithm for ``--seconds`` of wall clock (PPO with the fine-tuning
 defaults and two environment processes; self-imitation in one process, its episodes screened
 after a 2,000-nudge stage and kept by their cost after the ``--soft-moves`` stage, the first
-round's being the zero-shot's 8, the later rounds' sampled at ``--temperature``), and the
+round's being the zero-shot's 8, the later rounds' sampled at ``--temperature``, by default
+``FINETUNE_TEMPERATURE`` as ``placer place`` does), and the
 fine-tuned policy plays the same 8 episodes (same seeds,
 same stage): its *own* best of 8. ``best found`` is the best episode fine-tuning itself played,
 finished by the same stage. The soft macros start by FD throughout (nothing of a file's
@@ -97,12 +98,14 @@ def report(rows: list[dict[str, str]]) -> str:
 
 
 def main() -> None:
+    from placer.agent.self_imitation import FINETUNE_TEMPERATURE
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--designs", default=DESIGNS)
     parser.add_argument("--algorithms", default="ppo,self-imitation")
     parser.add_argument("--seconds", type=float, default=600.0, help="fine-tuning's wall clock per design")
     parser.add_argument("--soft-moves", type=int, default=10_000, help="the soft-macro stage's nudges (both plays)")
-    parser.add_argument("--temperature", type=float, default=1.0,
+    parser.add_argument("--temperature", type=float, default=FINETUNE_TEMPERATURE,
                         help="self-imitation's sampling temperature after its first round")  # fmt: skip
     parser.add_argument("--jobs", type=int, default=1, help="(design, algorithm) pairs run at once")
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -57,7 +57,12 @@ from placer.agent.distributed import LOCAL, as_tasks, ray_available
 from placer.agent.imitation import clone, collect
 from placer.agent.quantize import CALIBRATION_DESIGNS, calibration_windows, quantize_network
 from placer.agent.runtime import SUFFIX, export_onnx
-from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, SelfImitationSettings, self_imitate
+from placer.agent.self_imitation import (
+    FINETUNE_TEMPERATURE,
+    SELF_IMITATION_DEFAULTS,
+    SelfImitationSettings,
+    self_imitate,
+)
 from placer.agent.training import FINETUNE_ALGORITHMS, FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
 from placer.fd import SCHEDULES
@@ -312,7 +317,10 @@ def _self_imitate(designs: list, run: str, settings: TrainSettings, args: argpar
     if args.start_from is None:
         raise ValueError("--algorithm self-imitation needs --from: it improves a policy by its own best episodes")
     seconds = None if args.minutes is None else 60 * args.minutes
-    imitation, log = SelfImitationSettings(samples=args.samples), None if quiet else _to_stderr
+    # one design: fine-tuning, sampled hotter; several: pretraining, as measured at temperature 1
+    temperature = FINETUNE_TEMPERATURE if len(designs) == 1 else 1.0
+    imitation = SelfImitationSettings(samples=args.samples, temperature=temperature)
+    log = None if quiet else _to_stderr
     return self_imitate(designs, args.start_from, run, settings, steps=args.timesteps, seconds=seconds,
                         imitation=imitation, resume=args.resume, log=log).checkpoint  # fmt: skip
 

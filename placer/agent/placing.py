@@ -23,7 +23,12 @@ from placer.agent.annealing import as_controller, learned_anneal
 from placer.agent.episodes import PIPELINE_CELLS, play, policy_logits
 from placer.agent.policy import SavedPolicy
 from placer.agent.runtime import OnnxPolicy, is_onnx
-from placer.agent.self_imitation import SELF_IMITATION_DEFAULTS, SelfImitationSettings, self_imitate
+from placer.agent.self_imitation import (
+    FINETUNE_TEMPERATURE,
+    SELF_IMITATION_DEFAULTS,
+    SelfImitationSettings,
+    self_imitate,
+)
 from placer.agent.training import (
     FINETUNE_ALGORITHMS,
     FINETUNE_DEFAULTS,
@@ -222,7 +227,7 @@ def policy_place(
         finetune_algorithm: ``"ppo"`` (:func:`finetune`) or ``"self-imitation"``
             (:func:`placer.agent.self_imitation.self_imitate`, with ``SELF_IMITATION_DEFAULTS``:
             its episodes screened after a soft-macro stage of 2,000 nudges and kept by their cost
-            after the ``soft_moves`` stage).
+            after the ``soft_moves`` stage, sampled at ``FINETUNE_TEMPERATURE`` after the first round).
 
     Returns:
         The best legal placement; when every episode runs out of room, greedy placement
@@ -252,7 +257,7 @@ def policy_place(
         if weights is not None:  # the fine-tune's episodes are scored as this placement is
             settings = dataclasses.replace(settings, weights=weights)
         # self-imitation keeps episodes by their cost finished as the best one is finished below
-        kept_by = SelfImitationSettings(finish_moves=soft_moves)
+        kept_by = SelfImitationSettings(finish_moves=soft_moves, temperature=FINETUNE_TEMPERATURE)
         tune = functools.partial(self_imitate, imitation=kept_by) if imitating else finetune
         with tempfile.TemporaryDirectory() as run:
             tuned = tune(design, checkpoint, run, settings, steps=finetune_steps or None, seconds=finetune_seconds,

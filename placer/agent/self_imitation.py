@@ -62,6 +62,9 @@ SELF_IMITATION_DEFAULTS = {"reward": "dense", "learning_rate": 3e-4, "soft_moves
 """Fine-tuning by self-imitation: the dense reward (its returns fit the cloned value head), Adam at
 3e-4, and episodes ranked after a soft-macro stage of 2,000 nudges (about 0.2 s on Ariane133), so
 that the best episode is the one with the best finished cost, not the best FD leaves."""
+FINETUNE_TEMPERATURE = 2.0
+"""The sampling temperature of fine-tuning on one design (``placer place``, ``train.py finetune``):
+at 1 the rounds after the first found nothing better on half of the real designs tried."""
 
 
 @dataclass(frozen=True)
