@@ -65,6 +65,7 @@ from placer.agent.self_imitation import (
 )
 from placer.agent.training import FINETUNE_ALGORITHMS, FINETUNE_DEFAULTS, TrainSettings, train, write_record
 from placer.arguments import OneLineParser, finite, saved_model, whole
+from placer.baselines.soft_stage import SOFT_MOVES
 from placer.fd import SCHEDULES
 from placer.sequential import SOFT_STARTS
 
@@ -317,9 +318,11 @@ def _self_imitate(designs: list, run: str, settings: TrainSettings, args: argpar
     if args.start_from is None:
         raise ValueError("--algorithm self-imitation needs --from: it improves a policy by its own best episodes")
     seconds = None if args.minutes is None else 60 * args.minutes
-    # one design: fine-tuning, sampled hotter; several: pretraining, as measured at temperature 1
-    temperature = FINETUNE_TEMPERATURE if len(designs) == 1 else 1.0
-    imitation = SelfImitationSettings(samples=args.samples, temperature=temperature)
+    # One design: fine-tuning, its episodes kept as placer place will finish the policy's best
+    # and sampled hotter; several: pretraining, as measured (the environment's stage, temperature 1).
+    tuning = len(designs) == 1
+    imitation = SelfImitationSettings(samples=args.samples, finish_moves=SOFT_MOVES if tuning else 0,
+                                      temperature=FINETUNE_TEMPERATURE if tuning else 1.0)  # fmt: skip
     log = None if quiet else _to_stderr
     return self_imitate(designs, args.start_from, run, settings, steps=args.timesteps, seconds=seconds,
                         imitation=imitation, resume=args.resume, log=log).checkpoint  # fmt: skip
