@@ -42,7 +42,7 @@ import numpy as np
 from netlists import NodeKind, Placement
 from placer.cost import CostModel, CostReport, CostWeights, IncrementalCost
 from placer.fd import FDSchedule, place_soft_macros
-from placer.legality import MacroBoxes, cell_centres
+from placer.legality import MacroBoxes, cell_centres, cell_of
 from placer.sequential import FLIPS
 
 MOVES = ("swap", "shift", "flip", "move", "shuffle", "soft")
@@ -300,8 +300,7 @@ class AnnealState:
         """
         node, fp, r = int(self.macros[i]), self.model.floorplan, self.radius
         x, y, _ = self.cost.location(node)
-        col = min(int(x / fp.cell_width), fp.cols - 1)
-        row = min(int(y / fp.cell_height), fp.rows - 1)
+        row, col = cell_of(fp, x, y)
         cols = np.arange(max(col - r, 0), min(col + r, fp.cols - 1) + 1)
         rows = np.arange(max(row - r, 0), min(row + r, fp.rows - 1) + 1)
         xs, ys = self.col_centres[cols], self.row_centres[rows]
